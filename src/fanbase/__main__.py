@@ -1,0 +1,3 @@
+from fanbase.cli import main
+
+main()

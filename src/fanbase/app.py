@@ -1,0 +1,128 @@
+"""The ASGI application: routers, problem+json errors, locale, lifespan (scheduler)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from fanbase import models  # noqa: F401  (registers every table)
+from fanbase.accounts.api import router as accounts_router
+from fanbase.cart.api import router as cart_router
+from fanbase.catalog.api import media as media_router
+from fanbase.catalog.api import router as catalog_router
+from fanbase.config import Settings
+from fanbase.context import Context, build_context
+from fanbase.errors import DomainError
+from fanbase.i18n import current_locale, gettext, negotiate
+from fanbase.inventory.api import router as inventory_router
+from fanbase.jobs import Scheduler, refresh_shared_state
+from fanbase.orders.api import router as orders_router
+from fanbase.payments.api import router as payments_router
+from fanbase.payments.gateway import BadSignature
+from fanbase.sandbox.api import router as sandbox_router
+from fanbase.web import domain_error_response, problem_response
+
+log = logging.getLogger("fanbase")
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 1_000_000
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+              422: "validation_error", 429: "rate_limited", 503: "service_unavailable"}
+
+
+class LocaleAndLimits:
+    """Pure ASGI middleware: picks the locale from Accept-Language and refuses huge bodies early."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        accept = None
+        for name, value in scope["headers"]:
+            if name == b"accept-language":
+                accept = value.decode("latin-1")
+            elif name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
+                response = problem_response("payload_too_large", gettext("The request body is too large"))
+                await response(scope, receive, send)
+                return
+        token = current_locale.set(negotiate(accept))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current_locale.reset(token)
+
+
+def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
+               run_scheduler: bool | None = None) -> FastAPI:
+    settings = settings or (ctx.settings if ctx else Settings())
+    context = ctx or build_context(settings)
+    scheduler_wanted = settings.run_jobs_in_process if run_scheduler is None else run_scheduler
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        refresh_shared_state(context)
+        scheduler = Scheduler(context, settings.job_interval_seconds) if scheduler_wanted else None
+        if scheduler:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler:
+                scheduler.stop()
+
+    app = FastAPI(title="Fanbase API", version="1.0", lifespan=lifespan,
+                  description="Direct-to-fan commerce: catalogue, cart, orders, payments. Amounts are "
+                              "integers in fen; errors are application/problem+json with a stable `code`.")
+    app.state.ctx = context
+    for router in (accounts_router, catalog_router, inventory_router, cart_router, orders_router,
+                   payments_router, sandbox_router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(media_router)
+    _install_error_handlers(app)
+    app.add_middleware(LocaleAndLimits)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> Response:
+        return RedirectResponse("/docs")
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def on_domain_error(request: Request, exc: DomainError) -> Response:
+        return domain_error_response(exc)
+
+    @app.exception_handler(BadSignature)
+    async def on_bad_signature(request: Request, exc: BadSignature) -> Response:
+        return domain_error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError) -> Response:
+        errors: list[dict[str, Any]] = [
+            {"loc": [str(part) for part in err.get("loc", ())], "msg": str(err.get("msg", "")),
+             "type": str(err.get("type", ""))} for err in exc.errors()[:20]]
+        return problem_response("validation_error", gettext("Some fields are missing or not valid"), errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = HTTP_CODES.get(exc.status_code, "bad_request")
+        detail = gettext("No such address") if exc.status_code == 404 else str(exc.detail)
+        return problem_response(code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response("internal_error", gettext("Something went wrong on our side; please try again"))

@@ -1,0 +1,70 @@
+"""Cart: one per customer; prices are read live from the catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from fanbase.cart.models import CartItem
+from fanbase.catalog.service import get_variant, variants_by_sku
+from fanbase.clock import Clock
+from fanbase.errors import ValidationFailed
+
+MAX_QUANTITY_PER_LINE = 99
+MAX_LINES = 50
+
+
+@dataclass(frozen=True)
+class CartLine:
+    sku: str
+    quantity: int
+    unit_price_fen: int
+
+    @property
+    def line_total_fen(self) -> int:
+        return self.unit_price_fen * self.quantity
+
+
+@dataclass(frozen=True)
+class Cart:
+    lines: list[CartLine]
+
+    @property
+    def total_fen(self) -> int:
+        return sum(line.line_total_fen for line in self.lines)
+
+
+def get_cart(session: Session, customer_id: int) -> Cart:
+    items = session.scalars(select(CartItem).where(CartItem.customer_id == customer_id).order_by(CartItem.id)).all()
+    variants = variants_by_sku(session, [i.sku for i in items])
+    return Cart(lines=[CartLine(sku=i.sku, quantity=i.quantity, unit_price_fen=variants[i.sku].price_fen)
+                       for i in items if i.sku in variants])
+
+
+def set_quantity(session: Session, clock: Clock, customer_id: int, sku: str, quantity: int) -> Cart:
+    """Set a line's quantity; 0 removes it. Unknown SKUs are 404 (a wrong address, not bad data)."""
+    if not 0 <= quantity <= MAX_QUANTITY_PER_LINE:
+        raise ValidationFailed("quantity must be between 0 and {max}", max=MAX_QUANTITY_PER_LINE)
+    get_variant(session, sku)
+    item = session.scalar(select(CartItem).where(CartItem.customer_id == customer_id, CartItem.sku == sku))
+    if quantity == 0:
+        if item is not None:
+            session.delete(item)
+    elif item is not None:
+        item.quantity = quantity
+        item.updated_at = clock.now()
+    else:
+        count = len(session.scalars(select(CartItem.id).where(CartItem.customer_id == customer_id)).all())
+        if count >= MAX_LINES:
+            raise ValidationFailed("A cart holds at most {max} lines", max=MAX_LINES)
+        session.add(CartItem(customer_id=customer_id, sku=sku, quantity=quantity, updated_at=clock.now()))
+    session.flush()
+    return get_cart(session, customer_id)
+
+
+def remove_ordered(session: Session, customer_id: int, skus: Sequence[str]) -> None:
+    """Checkout empties the cart of what it ordered (and leaves anything else)."""
+    session.execute(delete(CartItem).where(CartItem.customer_id == customer_id, CartItem.sku.in_(list(skus))))

@@ -1,0 +1,161 @@
+"""The ``fanbase`` command: serve, demo, migrate, create-staff, worker, bench."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from fanbase.config import Settings
+
+app = typer.Typer(help="Fanbase: direct-to-fan commerce platform.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+bench_app = typer.Typer(help="Benchmarks, each with its baseline measured in the same run.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+console = Console()
+
+
+def _migrate(settings: Settings) -> None:
+    from fanbase.migrations import upgrade
+
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    settings = Settings()
+    _migrate(settings)
+    console.print(f"[green]Database is up to date[/green] ({_safe_url(settings)})")
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+def _seed(settings: Settings) -> None:
+    from fanbase.clock import SystemClock
+    from fanbase.db import Database
+    from fanbase.demo.seed import seed_demo
+
+    db = Database.from_settings(settings)
+    with db.uow() as session:
+        result = seed_demo(session, SystemClock())
+    db.dispose()
+    console.print(f"[green]Demo store ready[/green]: {result.products_created} products added.")
+    console.print(f"Staff login: [bold]{result.staff_email}[/bold] / [bold]{result.staff_password}[/bold]")
+
+
+@app.command()
+def demo() -> None:
+    """Seed a realistic demo catalogue (idempotent) and print a staff login."""
+    settings = Settings()
+    _migrate(settings)
+    _seed(settings)
+
+
+@app.command("create-staff")
+def create_staff(email: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+                 role: Annotated[str, typer.Option(help="admin | operator | clerk")] = "admin",
+                 name: Annotated[str, typer.Option()] = "") -> None:
+    """Create a staff account that can sign in at /api/v1/auth/login."""
+    from fanbase.accounts.service import create_staff as create
+    from fanbase.clock import SystemClock
+    from fanbase.db import Database
+    from fanbase.errors import DomainError
+
+    settings = Settings()
+    _migrate(settings)
+    db = Database.from_settings(settings)
+    try:
+        with db.uow() as session:
+            user = create(session, SystemClock(), email=email, password=password, name=name or email.split("@")[0],
+                          role=role)
+    except DomainError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(f"[green]Staff account {user.email} ({role}) created.[/green]")
+
+
+@app.command()
+def serve(demo: Annotated[bool, typer.Option("--demo", help="Seed the demo store, sandbox mode on")] = False,
+          host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(min=1, max=64)] = 1) -> None:
+    """Run the store. One process runs the scheduled jobs itself; with --workers > 1 a separate
+    `fanbase worker` process is started for them."""
+    import uvicorn
+
+    if demo:
+        os.environ.setdefault("FANBASE_SANDBOX", "1")
+    settings = Settings()
+    _migrate(settings)
+    if demo:
+        _seed(settings)
+    settings.resolved_secret_key()  # create it once, before the workers race for it
+    worker_process = None
+    if workers > 1:
+        os.environ["FANBASE_RUN_JOBS_IN_PROCESS"] = "0"
+        worker_process = subprocess.Popen([sys.executable, "-m", "fanbase", "worker"])
+    console.print(f"Fanbase on [bold]http://{host}:{port}[/bold]  (API docs: /docs)")
+    try:
+        uvicorn.run("fanbase.asgi:app", host=host, port=port, workers=workers, log_level="warning",
+                    access_log=False, loop="uvloop", http="httptools")
+    finally:
+        if worker_process:
+            worker_process.send_signal(signal.SIGTERM)
+            worker_process.wait(10)
+
+
+@app.command()
+def worker(interval: Annotated[float, typer.Option(help="Seconds between rounds")] = 5.0,
+           once: Annotated[bool, typer.Option("--once", help="Run one round and exit")] = False) -> None:
+    """Run scheduled jobs (order expiry, completion, webhook retries) for a multi-process deployment."""
+    from fanbase.context import build_context
+    from fanbase.jobs import refresh_shared_state, run_due_jobs
+
+    ctx = build_context(Settings())
+    stopping = False
+
+    def stop(*_args: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping:
+        refresh_shared_state(ctx)
+        done = run_due_jobs(ctx)
+        if any(done.values()):
+            console.print(done)
+        if once:
+            break
+        deadline = time.monotonic() + interval
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
+@bench_app.command("api")
+def bench_api(duration: Annotated[float, typer.Option(help="Seconds per scenario")] = 10.0,
+              concurrency: Annotated[int, typer.Option(help="Connections for product detail")] = 32,
+              checkout_users: Annotated[int, typer.Option(help="Customers doing checkouts")] = 32,
+              workers: Annotated[int, typer.Option(help="Server processes")] = 1,
+              json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False) -> None:
+    """Start the server and drive it over loopback from a second process."""
+    from fanbase.bench.api import run_api_bench
+
+    run_api_bench(duration=duration, concurrency=concurrency, checkout_users=checkout_users, workers=workers,
+                  json_output=json_output, database_url=os.environ.get("FANBASE_DATABASE_URL"))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,42 @@
+"""Everything a request or a job needs, built once per process by ``build_context``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from fanbase.accounts.service import TokenRevocations
+from fanbase.clock import Clock, SandboxClock, SystemClock
+from fanbase.config import Settings
+from fanbase.db import Database
+from fanbase.orders.service import OrderPolicy
+from fanbase.payments.gateway import SandboxGateway
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    clock: Clock
+    gateway: SandboxGateway
+    secret_key: str
+    revocations: TokenRevocations = field(default_factory=TokenRevocations)
+
+    @property
+    def order_policy(self) -> OrderPolicy:
+        return OrderPolicy(payment_window=timedelta(seconds=self.settings.payment_window_seconds),
+                           return_window=timedelta(days=self.settings.return_window_days),
+                           zone=self.settings.zone)
+
+    @property
+    def sandbox_clock(self) -> SandboxClock | None:
+        return self.clock if isinstance(self.clock, SandboxClock) else None
+
+
+def build_context(settings: Settings, *, db: Database | None = None, clock: Clock | None = None) -> Context:
+    database = db or Database.from_settings(settings)
+    base_clock = clock or SystemClock()
+    the_clock: Clock = SandboxClock(base_clock) if settings.sandbox else base_clock
+    return Context(settings=settings, db=database, clock=the_clock,
+                   gateway=SandboxGateway(settings.sandbox_webhook_secret, settings.public_url),
+                   secret_key=settings.resolved_secret_key())

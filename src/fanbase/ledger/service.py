@@ -1,0 +1,146 @@
+"""Double-entry ledger: every movement of money is a balanced, idempotent transaction.
+
+Postings never change; a mistake is undone by a correcting transaction. Balances are updated with
+conditional UPDATEs in the caller's database transaction, so an account that may not go negative
+is checked atomically with the movement (no check-then-act).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fanbase.clock import Clock
+from fanbase.errors import InsufficientFunds
+from fanbase.ledger.models import CREDIT, DEBIT, LedgerAccount, LedgerPosting, LedgerTransaction
+
+
+@dataclass(frozen=True)
+class SystemAccount:
+    code: str
+    name: str
+    kind: str
+    normal: str
+    allow_negative: bool = True
+
+
+# The platform's own accounts (DESIGN.md "Finance"); created on first use.
+GATEWAY_CLEARING = SystemAccount("system:gateway_clearing", "Gateway clearing", "asset", DEBIT)
+SALES_REVENUE = SystemAccount("system:sales_revenue", "Sales revenue", "revenue", CREDIT)
+REFUNDS = SystemAccount("system:refunds", "Refunds (contra revenue)", "contra_revenue", DEBIT)
+FUND_POOL = SystemAccount("system:fund_pool", "Money-market fund pool", "asset", DEBIT)
+FUND_INCOME = SystemAccount("system:fund_income", "Fund income", "revenue", CREDIT)
+CREDIT_RECEIVABLE = SystemAccount("system:credit_receivable", "Credit receivable", "asset", DEBIT)
+FEE_INCOME = SystemAccount("system:fee_income", "Fee income", "revenue", CREDIT)
+POINTS_LIABILITY = SystemAccount("system:points_liability", "Points liability", "liability", CREDIT)
+# money the gateway captured for something that could no longer be sold (e.g. an expired order)
+UNAPPLIED_PAYMENTS = SystemAccount("system:unapplied_payments", "Unapplied payments", "liability", CREDIT)
+
+
+def customer_wallet(customer_id: int) -> SystemAccount:
+    """A customer's wallet is money the platform owes them: a liability that may not go negative."""
+    return SystemAccount(f"wallet:{customer_id}", f"Wallet of customer {customer_id}", "customer_wallet",
+                         CREDIT, allow_negative=False)
+
+
+def customer_fund(customer_id: int) -> SystemAccount:
+    return SystemAccount(f"fund:{customer_id}", f"Fund balance of customer {customer_id}", "customer_fund",
+                         CREDIT, allow_negative=False)
+
+
+def account(session: Session, spec: SystemAccount, owner_id: int | None = None) -> LedgerAccount:
+    """Get or create the account described by ``spec``."""
+    found = session.scalar(select(LedgerAccount).where(LedgerAccount.code == spec.code))
+    if found is not None:
+        return found
+    created = LedgerAccount(code=spec.code, name=spec.name, kind=spec.kind, owner_id=owner_id,
+                            normal=spec.normal, allow_negative=spec.allow_negative, balance=0)
+    try:
+        with session.begin_nested():
+            session.add(created)
+            session.flush()
+    except IntegrityError:  # created concurrently
+        found = session.scalar(select(LedgerAccount).where(LedgerAccount.code == spec.code))
+        assert found is not None
+        return found
+    return created
+
+
+def normal_balance(acc: LedgerAccount) -> int:
+    """The balance as its owner reads it (positive on the account's normal side)."""
+    return acc.balance if acc.normal == DEBIT else -acc.balance
+
+
+def post(session: Session, clock: Clock, *, key: str, kind: str, memo: str,
+         postings: Sequence[tuple[SystemAccount, int]], reference: str | None = None,
+         owners: dict[str, int] | None = None) -> LedgerTransaction:
+    """Record one balanced transaction. Replaying ``key`` returns the first transaction unchanged.
+
+    ``postings`` are (account, amount) with amount > 0 a debit and < 0 a credit; they must sum to 0.
+    Raises InsufficientFunds when an account that may not go negative would.
+    """
+    if sum(amount for _, amount in postings) != 0:
+        raise ValueError("unbalanced transaction")
+    if any(not isinstance(amount, int) or isinstance(amount, bool) for _, amount in postings):
+        raise TypeError("amounts are int fen")
+    existing = session.scalar(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key))
+    if existing is not None:
+        return existing
+    txn = LedgerTransaction(idempotency_key=key, kind=kind, memo=memo[:200], reference=reference,
+                            created_at=clock.now())
+    session.add(txn)
+    session.flush()
+    owners = owners or {}
+    # lock accounts in a fixed order so that concurrent transactions cannot deadlock
+    for spec, amount in sorted(postings, key=lambda p: p[0].code):
+        if amount == 0:
+            continue
+        acc = account(session, spec, owners.get(spec.code))
+        balance_after = _apply(session, acc, amount)
+        session.add(LedgerPosting(transaction_id=txn.id, account_id=acc.id, amount=amount,
+                                  balance_after=balance_after))
+    session.flush()
+    return txn
+
+
+def _apply(session: Session, acc: LedgerAccount, amount: int) -> int:
+    stmt = update(LedgerAccount).where(LedgerAccount.id == acc.id)
+    if not acc.allow_negative:
+        # the normal-side balance after the movement must stay >= 0
+        if acc.normal == DEBIT:
+            stmt = stmt.where(LedgerAccount.balance + amount >= 0)
+        else:
+            stmt = stmt.where(LedgerAccount.balance + amount <= 0)
+    result = session.execute(stmt.values(balance=LedgerAccount.balance + amount)
+                             .returning(LedgerAccount.balance))
+    row = result.first()
+    if row is None:
+        raise InsufficientFunds("The balance is not enough for this payment")
+    session.expire(acc, ["balance"])
+    return int(row[0])
+
+
+def balance_of(session: Session, spec: SystemAccount) -> int:
+    """Normal-side balance of an account (0 if it was never used)."""
+    acc = session.scalar(select(LedgerAccount).where(LedgerAccount.code == spec.code))
+    return 0 if acc is None else normal_balance(acc)
+
+
+def trial_balance(session: Session) -> int:
+    """Sum of all signed balances: always 0 in a correct ledger."""
+    return int(session.scalar(select(func.coalesce(func.sum(LedgerAccount.balance), 0))) or 0)
+
+
+def postings_total(session: Session) -> int:
+    """Sum of all postings: always 0; and each account's balance equals the sum of its postings."""
+    return int(session.scalar(select(func.coalesce(func.sum(LedgerPosting.amount), 0))) or 0)
+
+
+def accounts_match_postings(session: Session) -> bool:
+    sums = dict(session.execute(select(LedgerPosting.account_id, func.sum(LedgerPosting.amount))
+                                .group_by(LedgerPosting.account_id)).tuples().all())
+    return all(int(sums.get(acc.id, 0)) == acc.balance for acc in session.scalars(select(LedgerAccount)))

@@ -1,0 +1,308 @@
+"""Orders: checkout, payment, the lifecycle and its timeline, expiry, cancel and refund.
+
+Every status change is a conditional UPDATE from the expected status (so a webhook and an expiry racing
+for the same order cannot both win) and writes an event to the order's timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fanbase.accounts.service import record_audit
+from fanbase.cart import service as cart_service
+from fanbase.catalog.service import variants_by_sku
+from fanbase.clock import Clock
+from fanbase.errors import Conflict, NotFound, ValidationFailed
+from fanbase.inventory import service as inventory
+from fanbase.ledger import service as ledger
+from fanbase.orders.models import (
+    CANCELLED,
+    COMPLETED,
+    DELIVERED,
+    PAID,
+    PAYMENT_METHODS,
+    PENDING_PAYMENT,
+    REFUNDED,
+    SHIPPED,
+    TRANSITIONS,
+    Order,
+    OrderEvent,
+    OrderLine,
+)
+from fanbase.pagination import Page, PageRequest, make_page
+from fanbase.payments import service as payments
+from fanbase.payments.gateway import PaymentGateway
+from fanbase.payments.models import Payment
+
+PURPOSE = "order"
+
+
+@dataclass(frozen=True)
+class OrderPolicy:
+    payment_window: timedelta = timedelta(minutes=30)
+    return_window: timedelta = timedelta(days=7)
+    zone: tzinfo = UTC  # the store's zone: order numbers carry the store's date
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+    unit_price_fen: int
+    name: str = ""
+
+
+def checkout(session: Session, clock: Clock, gateway: PaymentGateway, policy: OrderPolicy, *, customer_id: int,
+             payment_method: str, shipping_address: dict[str, str]) -> Order:
+    """Turn the cart into an order: stock for every line is held in the same transaction, or nothing is."""
+    cart = cart_service.get_cart(session, customer_id)
+    if not cart.lines:
+        raise ValidationFailed("The cart is empty")
+    names = {sku: v.product.name + " " + v.name for sku, v in variants_by_sku(session, [x.sku for x in cart.lines]).items()}
+    lines = [Line(sku=x.sku, quantity=x.quantity, unit_price_fen=x.unit_price_fen, name=names.get(x.sku, x.sku))
+             for x in cart.lines]
+    order = create_order(session, clock, gateway, policy, customer_id=customer_id, lines=lines,
+                         payment_method=payment_method, shipping_address=shipping_address)
+    cart_service.remove_ordered(session, customer_id, [x.sku for x in lines])
+    return order
+
+
+def create_order(session: Session, clock: Clock, gateway: PaymentGateway, policy: OrderPolicy, *,
+                 customer_id: int, lines: Sequence[Line], payment_method: str, shipping_address: dict[str, str],
+                 source: str = "cart", allocate_stock: bool = True,
+                 payment_window: timedelta | None = None) -> Order:
+    """Create a ``pending_payment`` order and start paying it. Other domains (flash sales) call this
+    with their own price and without allocating from general stock."""
+    if payment_method not in PAYMENT_METHODS:
+        raise ValidationFailed("Unknown payment method {method}", method=payment_method)
+    now = clock.now()
+    total = sum(line.unit_price_fen * line.quantity for line in lines)
+    order = Order(customer_id=customer_id, status=PENDING_PAYMENT, total_fen=total, payment_method=payment_method,
+                  payment_due_at=now + (payment_window or policy.payment_window), shipping_address=shipping_address,
+                  source=source, created_at=now, updated_at=now,
+                  lines=[OrderLine(sku=x.sku, name=x.name[:300], quantity=x.quantity, unit_price_fen=x.unit_price_fen)
+                         for x in lines])
+    session.add(order)
+    session.flush()
+    order.number = f"{now.astimezone(policy.zone).strftime('%Y%m%d')}{order.id:010d}"
+    if allocate_stock:
+        inventory.allocate(session, clock, reference(order), [(x.sku, x.quantity) for x in lines])
+    _event(session, clock, order, "created", detail={"total_fen": total, "source": source})
+    start_payment(session, clock, gateway, order, payment_method)
+    return order
+
+
+def reference(order: Order) -> str:
+    return f"order:{order.id}"
+
+
+def start_payment(session: Session, clock: Clock, gateway: PaymentGateway, order: Order, method: str) -> None:
+    """Gateway: open a payment the customer completes at the bank. Wallet or fund: pay now or raise
+    InsufficientFunds (the caller's transaction then rolls back)."""
+    if method not in PAYMENT_METHODS:
+        raise ValidationFailed("Unknown payment method {method}", method=method)
+    if method == "gateway":
+        payments.start_gateway_payment(session, clock, gateway, purpose=PURPOSE, reference_id=order.id,
+                                       customer_id=order.customer_id, amount_fen=order.total_fen)
+        return
+    for pending in payments.pending_payments(session, PURPOSE, order.id):
+        payments.cancel_payment(session, clock, gateway, pending)
+    source = ledger.customer_wallet(order.customer_id) if method == "wallet" else ledger.customer_fund(order.customer_id)
+    ledger.post(session, clock, key=f"order:{order.id}:pay:{method}", kind="order_payment",
+                memo=f"order {order.number}", reference=reference(order),
+                postings=[(source, order.total_fen), (ledger.SALES_REVENUE, -order.total_fen)],
+                owners={source.code: order.customer_id})
+    _transition(session, clock, order, PENDING_PAYMENT, PAID, "paid", detail={"method": method})
+    order.payment_method = method
+    order.paid_at = clock.now()
+
+
+def pay(session: Session, clock: Clock, gateway: PaymentGateway, *, order_id: int, customer_id: int,
+        payment_method: str) -> Order:
+    order = get_order(session, order_id, customer_id=customer_id)
+    if order.status != PENDING_PAYMENT:
+        raise Conflict("The order is no longer waiting for payment")
+    if order.payment_due_at <= clock.now():
+        raise Conflict("The payment window of this order has closed", code="payment_expired")
+    order.payment_method = payment_method
+    start_payment(session, clock, gateway, order, payment_method)
+    return order
+
+
+def _on_gateway_captured(session: Session, clock: Clock, payment: Payment) -> bool:
+    order = session.get(Order, payment.reference_id)
+    if order is None or order.status != PENDING_PAYMENT or payment.amount_fen != order.total_fen:
+        return False
+    if not _try_transition(session, clock, order, PENDING_PAYMENT, PAID, "paid",
+                           detail={"method": "gateway", "payment_id": payment.id}):
+        return False
+    ledger.post(session, clock, key=f"payment:{payment.id}:capture", kind="order_payment",
+                memo=f"order {order.number}", reference=reference(order),
+                postings=payments.capture_postings(payment, ledger.SALES_REVENUE))
+    order.paid_at = clock.now()
+    order.payment_method = "gateway"
+    return True
+
+
+def _on_gateway_declined(session: Session, clock: Clock, payment: Payment) -> None:
+    order = session.get(Order, payment.reference_id)
+    if order is not None:
+        _event(session, clock, order, "payment_declined", detail={"payment_id": payment.id})
+
+
+payments.register_purpose(PURPOSE, payments.PurposeHandler(on_captured=_on_gateway_captured,
+                                                           on_declined=_on_gateway_declined))
+
+
+def cancel(session: Session, clock: Clock, gateway: PaymentGateway, *, order_id: int, customer_id: int) -> Order:
+    """The customer cancels: unpaid orders close and free their stock; paid orders are refunded in full."""
+    order = get_order(session, order_id, customer_id=customer_id)
+    if order.status == PENDING_PAYMENT:
+        _close_unpaid(session, clock, gateway, order, "cancelled", actor_id=customer_id)
+    elif order.status == PAID:
+        _refund(session, clock, gateway, order, PAID, CANCELLED, actor_id=customer_id)
+    else:
+        raise Conflict("Only unpaid or paid, unshipped orders can be cancelled")
+    return order
+
+
+def _close_unpaid(session: Session, clock: Clock, gateway: PaymentGateway, order: Order, kind: str,
+                  actor_id: int | None) -> bool:
+    if not _try_transition(session, clock, order, PENDING_PAYMENT, CANCELLED, kind, actor_id=actor_id):
+        return False
+    inventory.release(session, reference(order))
+    for pending in payments.pending_payments(session, PURPOSE, order.id):
+        payments.cancel_payment(session, clock, gateway, pending)
+    return True
+
+
+def _refund(session: Session, clock: Clock, gateway: PaymentGateway, order: Order, expected: str, new_status: str,
+            actor_id: int | None) -> None:
+    _transition(session, clock, order, expected, new_status, "refunded", actor_id=actor_id,
+                detail={"amount_fen": order.total_fen, "method": order.payment_method})
+    if expected == PAID:
+        inventory.release(session, reference(order))  # never left the warehouse
+    captured = payments.captured_payment(session, PURPOSE, order.id)
+    if captured is not None:
+        payments.refund_gateway_payment(session, clock, gateway, captured, ledger.REFUNDS)
+    else:
+        # paid from a balance: the money goes back to the customer's wallet
+        wallet = ledger.customer_wallet(order.customer_id)
+        ledger.post(session, clock, key=f"order:{order.id}:refund", kind="refund", memo=f"order {order.number}",
+                    reference=reference(order), postings=[(ledger.REFUNDS, order.total_fen), (wallet, -order.total_fen)],
+                    owners={wallet.code: order.customer_id})
+
+
+def ship(session: Session, clock: Clock, *, order_id: int, actor_id: int) -> Order:
+    order = get_order(session, order_id)
+    _transition(session, clock, order, PAID, SHIPPED, "shipped", actor_id=actor_id)
+    inventory.fulfil(session, reference(order))
+    _audit(session, clock, actor_id, "order.ship", order)
+    return order
+
+
+def deliver(session: Session, clock: Clock, *, order_id: int, actor_id: int) -> Order:
+    order = get_order(session, order_id)
+    _transition(session, clock, order, SHIPPED, DELIVERED, "delivered", actor_id=actor_id)
+    order.delivered_at = clock.now()
+    _audit(session, clock, actor_id, "order.deliver", order)
+    return order
+
+
+def refund(session: Session, clock: Clock, gateway: PaymentGateway, *, order_id: int, actor_id: int) -> Order:
+    order = get_order(session, order_id)
+    if order.status not in (PAID, SHIPPED, DELIVERED):
+        raise Conflict("Only paid, shipped or delivered orders can be refunded")
+    _refund(session, clock, gateway, order, order.status, REFUNDED, actor_id=actor_id)
+    _audit(session, clock, actor_id, "order.refund", order)
+    return order
+
+
+def _audit(session: Session, clock: Clock, actor_id: int, action: str, order: Order) -> None:
+    record_audit(session, clock, actor_id=actor_id, action=action, target=f"order:{order.id}",
+                 detail={"status": order.status})
+
+
+# --- scheduled jobs: idempotent functions of (session, now) --------------------------------------
+
+
+def expire_unpaid(session: Session, clock: Clock, gateway: PaymentGateway, limit: int = 500) -> int:
+    """Cancel orders whose payment window has passed; their stock returns. Returns how many."""
+    due = session.scalars(select(Order).where(Order.status == PENDING_PAYMENT, Order.payment_due_at <= clock.now())
+                          .order_by(Order.payment_due_at).limit(limit)).all()
+    return sum(_close_unpaid(session, clock, gateway, order, "expired", actor_id=None) for order in due)
+
+
+def complete_delivered(session: Session, clock: Clock, policy: OrderPolicy, limit: int = 500) -> int:
+    """A delivered order completes once its return window has passed."""
+    cutoff = clock.now() - policy.return_window
+    due = session.scalars(select(Order).where(Order.status == DELIVERED, Order.delivered_at <= cutoff)
+                          .order_by(Order.delivered_at).limit(limit)).all()
+    return sum(_try_transition(session, clock, order, DELIVERED, COMPLETED, "completed") for order in due)
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def get_order(session: Session, order_id: int, customer_id: int | None = None) -> Order:
+    """With ``customer_id``, another customer's order is 404: we do not confirm it exists."""
+    order = session.get(Order, order_id)
+    if order is None or (customer_id is not None and order.customer_id != customer_id):
+        raise NotFound("No such order")
+    return order
+
+
+def list_orders(session: Session, page: PageRequest, *, customer_id: int | None = None,
+                status: str | None = None) -> Page[Order]:
+    query = select(Order).order_by(Order.id).limit(page.limit + 1)
+    if customer_id is not None:
+        query = query.where(Order.customer_id == customer_id)
+    if status:
+        query = query.where(Order.status == status)
+    if page.after_id is not None:
+        query = query.where(Order.id > page.after_id)
+    return make_page(session.scalars(query).all(), page)
+
+
+def current_payment(session: Session, order: Order) -> Payment | None:
+    return payments.latest_payment(session, PURPOSE, order.id)
+
+
+def current_payments(session: Session, orders: Sequence[Order]) -> dict[int, Payment]:
+    return payments.latest_payments(session, PURPOSE, [o.id for o in orders])
+
+
+# --- transitions -----------------------------------------------------------------------------------
+
+
+def _transition(session: Session, clock: Clock, order: Order, old: str, new: str, kind: str,
+                actor_id: int | None = None, detail: dict[str, Any] | None = None) -> None:
+    if not _try_transition(session, clock, order, old, new, kind, actor_id=actor_id, detail=detail):
+        raise Conflict("The order is {status} and cannot become {new}", status=order.status, new=new)
+
+
+def _try_transition(session: Session, clock: Clock, order: Order, old: str, new: str, kind: str,
+                    actor_id: int | None = None, detail: dict[str, Any] | None = None) -> bool:
+    assert new in TRANSITIONS[old], f"{old} -> {new} is not in the lifecycle"
+    now: datetime = clock.now()
+    moved = session.execute(update(Order).where(Order.id == order.id, Order.status == old)
+                            .values(status=new, updated_at=now)).rowcount
+    session.refresh(order, ["status", "updated_at"])
+    if moved:
+        _event(session, clock, order, kind, actor_id=actor_id, detail=detail)
+    return bool(moved)
+
+
+def _event(session: Session, clock: Clock, order: Order, kind: str, actor_id: int | None = None,
+           detail: dict[str, Any] | None = None) -> None:
+    event = OrderEvent(order_id=order.id, kind=kind, status=order.status, actor_id=actor_id, detail=detail or {},
+                       at=clock.now())
+    session.add(event)
+    session.flush()
+    session.expire(order, ["events"])

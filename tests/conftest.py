@@ -1,0 +1,93 @@
+"""Shared fixtures. Services and API tests run on a real database: SQLite in a temp dir by default,
+PostgreSQL when FANBASE_TEST_DATABASE_URL is set (CI runs the whole suite both ways)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from fanbase import models
+from fanbase.accounts import service as accounts
+from fanbase.app import create_app
+from fanbase.clock import FixedClock
+from fanbase.config import Settings
+from fanbase.context import Context, build_context
+from fanbase.db import Database
+
+# argon2 at full strength costs ~50 ms a hash: tests use the cheapest parameters
+accounts.password_hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+PG_URL = os.environ.get("FANBASE_TEST_DATABASE_URL")
+
+
+def _worker_pg_url(worker: str) -> str:
+    """One database per xdist worker, created on first use."""
+    base = make_url(PG_URL or "")
+    name = f"{base.database or 'fanbase'}_{re.sub(r'[^a-z0-9]', '', worker)}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_database(worker_id: str) -> Iterator[Database | None]:
+    if not PG_URL:
+        yield None
+        return
+    database = Database(_worker_pg_url(worker_id))
+    models.metadata.drop_all(database.engine)
+    models.metadata.create_all(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def db(tmp_path: Path, pg_database: Database | None) -> Iterator[Database]:
+    if pg_database is not None:
+        tables = ", ".join(f'"{t.name}"' for t in models.metadata.sorted_tables)
+        with pg_database.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        yield pg_database
+        return
+    database = Database(f"sqlite:///{tmp_path / 'test.sqlite3'}")
+    models.metadata.create_all(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", sandbox=True, secret_key="test-secret-key",
+                    run_jobs_in_process=False)
+
+
+@pytest.fixture
+def ctx(settings: Settings, db: Database, clock: FixedClock) -> Context:
+    return build_context(settings, db=db, clock=clock)
+
+
+@pytest.fixture
+def app(ctx: Context):  # type: ignore[no-untyped-def]
+    return create_app(ctx=ctx, run_scheduler=False)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client

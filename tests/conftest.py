@@ -91,3 +91,19 @@ def app(ctx: Context):  # type: ignore[no-untyped-def]
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI (FANBASE_REQUIRE_SERVICES=1) a skipped test is a failure: nothing may hide there."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if os.environ.get("FANBASE_REQUIRE_SERVICES") and reporter and reporter.stats.get("skipped"):
+        reporter.write_line(f"{len(reporter.stats['skipped'])} test(s) skipped: not allowed in CI", red=True)
+        session.exitstatus = 1
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """For tests marked `postgres`: the server's URL (they are deselected when it is not set)."""
+    if not PG_URL:
+        pytest.skip("FANBASE_TEST_DATABASE_URL is not set")
+    return PG_URL

@@ -28,7 +28,7 @@ from fanbase.orders.api import router as orders_router
 from fanbase.payments.api import router as payments_router
 from fanbase.payments.gateway import BadSignature
 from fanbase.sandbox.api import router as sandbox_router
-from fanbase.web import domain_error_response, problem_response
+from fanbase.web import ERROR_RESPONSES, Problem, domain_error_response, problem_response
 
 log = logging.getLogger("fanbase")
 API_PREFIX = "/api/v1"
@@ -88,9 +88,10 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
     app.state.ctx = context
     for router in (accounts_router, catalog_router, inventory_router, cart_router, orders_router,
                    payments_router, sandbox_router):
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(media_router)
     _install_error_handlers(app)
+    _document_problems(app)
     app.add_middleware(LocaleAndLimits)
 
     @app.get("/", include_in_schema=False)
@@ -98,6 +99,20 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
         return RedirectResponse("/docs")
 
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Errors are problem+json (see ``ERROR_RESPONSES``), not FastAPI's default validation body."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI) -> None:

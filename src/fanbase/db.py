@@ -8,6 +8,7 @@ conditional ``UPDATE ... WHERE`` statements (checked by rowcount), which are cor
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -92,6 +93,10 @@ class Database:
         write_engine = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._writer = sessionmaker(bind=write_engine, expire_on_commit=False)
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Queue this process's writers on a lock instead of letting
+        # them meet SQLite's busy handler, which sleeps in steps of up to 100 ms (measured: p99 of
+        # seconds under 32 concurrent checkouts). Other processes still wait on busy_timeout.
+        self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -102,6 +107,9 @@ class Database:
     @contextmanager
     def uow(self) -> Iterator[Session]:
         """A write transaction: commits when the block ends, rolls back on any exception."""
+        lock = self._write_lock
+        if lock is not None:
+            lock.acquire()
         session = self._writer()
         try:
             yield session
@@ -111,6 +119,8 @@ class Database:
             raise
         finally:
             session.close()
+            if lock is not None:
+                lock.release()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -7,31 +7,31 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fanbase.i18n import gettext
+from fanbase.i18n import N_, gettext
 
 # code -> (HTTP status, English title; translated at render time)
 PROBLEMS: dict[str, tuple[int, str]] = {
-    "validation_error": (422, "The request is not valid"),
-    "bad_request": (400, "Bad request"),
-    "unauthorized": (401, "Sign-in required"),
-    "forbidden": (403, "Not allowed"),
-    "not_found": (404, "Not found"),
-    "method_not_allowed": (405, "Method not allowed"),
-    "conflict": (409, "Conflict"),
-    "out_of_stock": (409, "Out of stock"),
-    "sold_out": (409, "Sold out"),
-    "not_reserved": (403, "Not reserved"),
-    "already_reserved": (409, "Already reserved"),
-    "limit_exceeded": (409, "Limit exceeded"),
-    "sale_not_started": (409, "The sale has not started"),
-    "sale_ended": (409, "The sale has ended"),
-    "insufficient_funds": (409, "Insufficient funds"),
-    "payment_expired": (409, "Payment window expired"),
-    "payload_too_large": (413, "Request too large"),
-    "unsupported_media_type": (415, "Unsupported media type"),
-    "rate_limited": (429, "Too many requests"),
-    "internal_error": (500, "Something went wrong"),
-    "service_unavailable": (503, "Service temporarily unavailable"),
+    "validation_error": (422, N_("The request is not valid")),
+    "bad_request": (400, N_("Bad request")),
+    "unauthorized": (401, N_("Sign-in required")),
+    "forbidden": (403, N_("Not allowed")),
+    "not_found": (404, N_("Not found")),
+    "method_not_allowed": (405, N_("Method not allowed")),
+    "conflict": (409, N_("Conflict")),
+    "out_of_stock": (409, N_("Out of stock")),
+    "sold_out": (409, N_("Sold out")),
+    "not_reserved": (403, N_("Not reserved")),
+    "already_reserved": (409, N_("Already reserved")),
+    "limit_exceeded": (409, N_("Limit exceeded")),
+    "sale_not_started": (409, N_("The sale has not started")),
+    "sale_ended": (409, N_("The sale has ended")),
+    "insufficient_funds": (409, N_("Insufficient funds")),
+    "payment_expired": (409, N_("Payment window expired")),
+    "payload_too_large": (413, N_("Request too large")),
+    "unsupported_media_type": (415, N_("Unsupported media type")),
+    "rate_limited": (429, N_("Too many requests")),
+    "internal_error": (500, N_("Something went wrong")),
+    "service_unavailable": (503, N_("Service temporarily unavailable")),
 }
 
 

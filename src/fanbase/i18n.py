@@ -62,3 +62,15 @@ def negotiate(accept_language: str | None) -> str:
         if lang.startswith("en"):
             return "en"
     return DEFAULT_LOCALE
+
+
+def N_(message: str) -> str:  # noqa: N802  (the conventional name)
+    """Mark a string for extraction without translating it now (it is translated when shown)."""
+    return message
+
+
+# Keywords that take a translatable English message as first argument; `pybabel extract` and the
+# catalogue test use the same list, so a new error message cannot go untranslated.
+EXTRACT_KEYWORDS = {name: None for name in (
+    "_", "gettext", "N_", "DomainError", "ValidationFailed", "Unauthorized", "Forbidden", "NotFound", "Conflict",
+    "OutOfStock", "InsufficientFunds", "PaymentExpired", "ServiceUnavailable", "BadSignature")}

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from fanbase import idempotency
@@ -18,6 +19,27 @@ from fanbase.errors import DomainError, Unauthorized, problem_body
 from fanbase.i18n import gettext
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; ``code`` is the stable machine-readable reason."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+# Every JSON route may answer with a problem (documented once, in the OpenAPI document).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description,
+             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for status, description in (("4XX", "The request was refused: see `code`"),
+                                ("5XX", "The service failed or is unavailable"))
+}
 
 
 class FastJSONResponse(JSONResponse):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from fanbase import models
 from fanbase.accounts import service as accounts
 from fanbase.catalog import service as catalog
 from fanbase.clock import Clock
@@ -70,3 +72,17 @@ def assert_ledger_balanced(database: Database) -> None:
         assert ledger.trial_balance(session) == 0
         assert ledger.postings_total(session) == 0
         assert ledger.accounts_match_postings(session)
+
+
+def table_counts(database: Database) -> dict[str, int]:
+    """Rows per table: the same before and after a refused request means it inserted or deleted nothing."""
+    with database.read() as session:
+        return {table.name: session.scalar(select(func.count()).select_from(table)) or 0
+                for table in models.metadata.sorted_tables}
+
+
+def table_rows(database: Database) -> dict[str, list[str]]:
+    """Every row of every table (small test databases only): catches updates that counts cannot see."""
+    with database.read() as session:
+        return {table.name: sorted(repr(tuple(row)) for row in session.execute(select(table)))
+                for table in models.metadata.sorted_tables}

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fanbase import models  # noqa: F401  (registers every table)
 from fanbase.accounts.api import router as accounts_router
@@ -21,7 +21,7 @@ from fanbase.catalog.api import router as catalog_router
 from fanbase.config import Settings
 from fanbase.context import Context, build_context
 from fanbase.errors import DomainError
-from fanbase.i18n import current_locale, gettext, negotiate
+from fanbase.i18n import N_, current_locale, gettext, negotiate
 from fanbase.inventory.api import router as inventory_router
 from fanbase.jobs import Scheduler, refresh_shared_state
 from fanbase.orders.api import router as orders_router
@@ -37,10 +37,14 @@ MAX_BODY_BYTES = 1_000_000
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
               422: "validation_error", 429: "rate_limited", 503: "service_unavailable"}
+HTTP_DETAILS = {404: N_("No such address"), 405: N_("Method not allowed"),
+                413: N_("The request body is too large")}
 
 
 class LocaleAndLimits:
-    """Pure ASGI middleware: picks the locale from Accept-Language and refuses huge bodies early."""
+    """Pure ASGI middleware: picks the locale from Accept-Language; refuses bodies over MAX_BODY_BYTES (by
+    Content-Length before any routing, else counted as they arrive) and NUL characters in the address
+    (PostgreSQL cannot store or compare them; no slug or query needs one)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -50,18 +54,40 @@ class LocaleAndLimits:
             await self.app(scope, receive, send)
             return
         accept = None
+        too_large = False
         for name, value in scope["headers"]:
             if name == b"accept-language":
                 accept = value.decode("latin-1")
             elif name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
-                response = problem_response("payload_too_large", gettext("The request body is too large"))
-                await response(scope, receive, send)
-                return
+                too_large = True
         token = current_locale.set(negotiate(accept))
         try:
-            await self.app(scope, receive, send)
+            if too_large:
+                await problem_response("payload_too_large", gettext("The request body is too large"))(
+                    scope, receive, send)
+            elif "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+                await problem_response("validation_error", gettext("Some fields are missing or not valid"))(
+                    scope, receive, send)
+            else:
+                await self.app(scope, _at_most(MAX_BODY_BYTES, receive), send)
         finally:
             current_locale.reset(token)
+
+
+def _at_most(limit: int, receive: Receive) -> Receive:
+    """A body sent without Content-Length (chunked) is counted as it arrives: 413 past ``limit``."""
+    received = 0
+
+    async def limited() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise StarletteHTTPException(413)
+        return message
+
+    return limited
 
 
 def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
@@ -108,7 +134,8 @@ def _document_problems(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = build()
-            document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema()
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -133,8 +160,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # FastAPI could not read the body (e.g. not UTF-8): as malformed as "{"
+            return problem_response("validation_error", gettext("Some fields are missing or not valid"),
+                                    errors=[{"loc": ["body"], "msg": exc.detail, "type": "json_invalid"}])
         code = HTTP_CODES.get(exc.status_code, "bad_request")
-        detail = gettext("No such address") if exc.status_code == 404 else str(exc.detail)
+        known = HTTP_DETAILS.get(exc.status_code)
+        detail = gettext(known) if known else str(exc.detail)
         return problem_response(code, detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     payment_window_seconds: int = Field(default=30 * 60, ge=60, description="Time to pay an order.")
     return_window_days: int = Field(default=7, ge=0, description="Delivered -> completed after this.")
     token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60, description="Bearer token lifetime.")
-    sandbox_webhook_secret: str = Field(default="sandbox-webhook-secret", description="HMAC key of the sandbox gateway.")
+    sandbox_webhook_secret: str = Field(default="sandbox-webhook-secret",
+                                        description="HMAC key of the sandbox gateway.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in links (pay_url).")
     run_jobs_in_process: bool = Field(default=True, description="Run scheduled jobs inside `serve`.")
     job_interval_seconds: float = Field(default=5.0, gt=0, description="How often scheduled jobs run.")

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fanbase.clock import Clock
-from fanbase.db import Base, BigId, Database, UTCDateTime
+from fanbase.db import Base, BigId, Database, UTCDateTime, affected
 from fanbase.errors import DomainError, ValidationFailed
 
 TTL = timedelta(hours=24)
@@ -121,4 +121,4 @@ def _jsonable(body: Any) -> Any:
 
 
 def purge_expired(session: Session, clock: Clock) -> int:
-    return session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= clock.now() - TTL)).rowcount
+    return affected(session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= clock.now() - TTL)))

@@ -55,7 +55,8 @@ def deliver_sandbox_webhooks(ctx: Context, client: httpx.Client | None = None) -
         body, headers = ctx.gateway.signed_delivery(event)
         try:
             with ctx.db.uow() as session:
-                payments.handle_webhook(session, ctx.clock, ctx.gateway, body, {k.lower(): v for k, v in headers.items()})
+                payments.handle_webhook(session, ctx.clock, ctx.gateway, body,
+                                        {k.lower(): v for k, v in headers.items()})
             ok = True
         except Exception:  # the store failed: count the attempt and retry next round
             log.exception("sandbox webhook %s failed", event.id)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy.orm import Session
 
 from fanbase import idempotency
@@ -19,6 +19,20 @@ from fanbase.errors import DomainError, Unauthorized, problem_body
 from fanbase.i18n import gettext
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class InputModel(BaseModel):
+    """Base of every JSON request body: no silent coercion (``true`` or ``"1"`` is not a quantity) and no
+    NUL characters (PostgreSQL cannot store them; nobody types them)."""
+
+    model_config = ConfigDict(strict=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        return value
 
 
 class Problem(BaseModel):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import orjson
+
 from fanbase.payments.gateway import sign
 from tests.helpers import ADDRESS, auth, place_order
 
@@ -56,8 +58,8 @@ def test_late_capture_for_expired_order_is_sent_back(client, shop, fan, admin, d
     # the bank had approved just before the cancel reached it: its webhook arrives late
     with db.uow() as s:
         s.execute(update(SandboxGatewayPayment).values(status="succeeded"))
-    body = ('{"id":"evt_late","type":"payment.succeeded","payment_id":"%s","amount_fen":24900}'
-            % order["payment"]["id"]).encode()
+    body = orjson.dumps({"id": "evt_late", "type": "payment.succeeded", "payment_id": order["payment"]["id"],
+                         "amount_fen": 24900})
     reply = client.post("/api/v1/payments/webhooks/sandbox", content=body,
                         headers={"X-Sandbox-Signature": sign(ctx.settings.sandbox_webhook_secret, body)})
     assert reply.status_code == 200, reply.text
@@ -87,8 +89,8 @@ def test_cancelled_paid_order_is_refunded(client, shop, fan, db):  # type: ignor
 
 def test_forged_webhook_is_refused_and_changes_nothing(client, shop, fan, ctx):  # type: ignore[no-untyped-def]
     order = place_order(client, fan)
-    body = ('{"id":"evt_forged","type":"payment.succeeded","payment_id":"%s","amount_fen":449900}'
-            % order["payment"]["id"]).encode()
+    body = orjson.dumps({"id": "evt_forged", "type": "payment.succeeded", "payment_id": order["payment"]["id"],
+                         "amount_fen": 449900})
     for signature in ("sha256=" + "0" * 64, sign("wrong-secret", body), ""):
         reply = client.post("/api/v1/payments/webhooks/sandbox", content=body,
                             headers={"X-Sandbox-Signature": signature, "Content-Type": "application/json"})

@@ -2,35 +2,37 @@
 requests each, signed in as a customer (and as staff for ``/admin``). No 5xx, and every answer matches
 its documented status, media type and schema.
 
-One app and one database for the module (hypothesis runs many examples per test; a fresh database per
-example would be slow and a function-scoped one shared across examples is what hypothesis warns about).
-The ``db`` fixture is overridden so that the ledger check of ``tests/api/conftest.py`` looks at it.
+One app and one database (``module_db``) for the module: hypothesis runs many examples per test, and a
+fresh database per example would be slow. The generated requests really change it (registrations, paid
+and refunded orders, a clock moved forward); the ledger still has to balance after each test.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
-from sqlalchemy import text
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from fanbase import models
 from fanbase.accounts import service as accounts
 from fanbase.app import create_app
 from fanbase.clock import FixedClock
 from fanbase.config import Settings
 from fanbase.context import Context, build_context
 from fanbase.db import Database
-from tests.helpers import auth, seed_catalogue
+from tests.helpers import auth, place_order, seed_catalogue
 
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 ADMIN = r"^/api/v1/admin/"
 # Generated requests may move the sandbox clock forward by up to 400 days each: tokens must outlive that.
 TOKEN_TTL = 1000 * 365 * 24 * 3600
@@ -47,50 +49,43 @@ class Fuzzed:
         self.ctx: Context = build_context(self.settings, db=database, clock=FixedClock())
         self.app = create_app(ctx=self.ctx, run_scheduler=False)
         seed_catalogue(database, self.ctx.clock)
-        self.customer = self._token("fan@example.com", staff=False)
-        self.staff = self._token("ops@example.com", staff=True)
+        with database.uow() as s:
+            self.customer_id = accounts.register_customer(s, self.ctx.clock, email="fan@example.com",
+                                                          password="password-1", name="粉丝").id
+            self.staff_id = accounts.create_staff(s, self.ctx.clock, email="ops@example.com",
+                                                  password="password-1", name="员工", role="admin").id
+        self.customer = self.token(self.customer_id)
+        self.staff = self.token(self.staff_id)
+        # Something real to find: generated ids start at 1, so orders 1 (unpaid) and 2 (paid) get
+        # paid, cancelled, shipped and refunded; a cart line lets a generated checkout succeed.
+        client = TestClient(self.app, raise_server_exceptions=False)
+        place_order(client, self.customer, sku="BAND9")
+        paid = place_order(client, self.customer, sku="BAND9")
+        client.post(f"/api/v1/sandbox-gateway/payments/{paid['payment']['id']}/approve").raise_for_status()
+        client.put("/api/v1/cart/items/XM15-256", json={"quantity": 1},
+                   headers=auth(self.customer)).raise_for_status()
 
-    def _token(self, email: str, *, staff: bool) -> str:
-        with self.ctx.db.uow() as s:
-            if staff:
-                user = accounts.create_staff(s, self.ctx.clock, email=email, password="password-1", name="员工",
-                                             role="admin")
-            else:
-                user = accounts.register_customer(s, self.ctx.clock, email=email, password="password-1", name="粉丝")
-            return accounts.issue_token(self.ctx.secret_key, user, self.ctx.clock.now(), TOKEN_TTL)
-
-    def fresh_customer_token(self) -> str:
-        """``POST /auth/logout`` revokes the token it is sent with: give it one of its own."""
+    def token(self, user_id: int) -> str:
         with self.ctx.db.read() as s:
-            user = accounts.get_user(s, 1)
-        return accounts.issue_token(self.ctx.secret_key, user, self.ctx.clock.now(), TOKEN_TTL)
+            user = accounts.get_user(s, user_id)
+            return accounts.issue_token(self.ctx.secret_key, user, self.ctx.clock.now(), TOKEN_TTL)
 
 
 @pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory, pg_database: Database | None) -> Iterator[Fuzzed]:
-    tmp = tmp_path_factory.mktemp("schemathesis")
-    if pg_database is not None:
-        tables = ", ".join(f'"{t.name}"' for t in models.metadata.sorted_tables)
-        with pg_database.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        yield Fuzzed(pg_database, tmp)
-        return
-    database = Database(f"sqlite:///{tmp / 'test.sqlite3'}")
-    models.metadata.create_all(database.engine)
-    yield Fuzzed(database, tmp)
-    database.dispose()
+def fuzzed(module_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Fuzzed:
+    return Fuzzed(module_db, tmp_path_factory.mktemp("schemathesis"))
 
 
 @pytest.fixture
-def db(fuzzed: Fuzzed) -> Database:
-    """Overrides the conftest ``db``: the autouse ledger check runs on the fuzzed database."""
-    return fuzzed.ctx.db
+def db(module_db: Database) -> Database:
+    """The autouse ledger check of conftest.py runs on the fuzzed database."""
+    return module_db
 
 
 def _openapi_document() -> dict[str, Any]:
     """The document depends on the routes only: an app over a database it never opens gives it."""
     unused = Database(f"sqlite:///{Path(tempfile.gettempdir()) / 'fanbase-openapi-unused.sqlite3'}")
-    ctx = build_context(Settings(secret_key="unused", run_jobs_in_process=False), db=unused, clock=FixedClock())
+    ctx = build_context(Settings(secret_key="unused"), db=unused, clock=FixedClock())
     document: dict[str, Any] = create_app(ctx=ctx, run_scheduler=False).openapi()
     unused.dispose()
     return document
@@ -102,8 +97,8 @@ schema = schemathesis.openapi.from_dict(_openapi_document())
 def _headers(fuzzed: Fuzzed, case: schemathesis.Case) -> dict[str, str]:
     if case.operation.path.startswith("/api/v1/admin/"):
         return auth(fuzzed.staff)
-    if case.operation.path == "/api/v1/auth/logout":
-        return auth(fuzzed.fresh_customer_token())
+    if case.operation.path == "/api/v1/auth/logout":  # it revokes the token it is sent with
+        return auth(fuzzed.token(fuzzed.customer_id))
     return auth(fuzzed.customer)
 
 

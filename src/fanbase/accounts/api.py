@@ -8,14 +8,14 @@ from starlette.concurrency import run_in_threadpool
 
 from fanbase.accounts import service
 from fanbase.accounts.service import Principal
-from fanbase.web import Ctx, CurrentCaller, principal
+from fanbase.web import Ctx, CurrentCaller, InputModel, principal
 
 router = APIRouter(tags=["accounts"])
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 
 
-class RegisterIn(BaseModel):
+class RegisterIn(InputModel):
     email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
     password: str = Field(min_length=8, max_length=128)
     name: str = Field(min_length=1, max_length=100)
@@ -26,7 +26,7 @@ class RegisterOut(BaseModel):
     token: str
 
 
-class LoginIn(BaseModel):
+class LoginIn(InputModel):
     email: str = Field(max_length=254)
     password: str = Field(max_length=128)
 

@@ -97,8 +97,9 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def customer_names(session: Session, ids: list[int]) -> dict[int, str]:
-    rows = session.execute(select(User.id, User.name).where(User.id.in_(ids))) if ids else []
-    return {row[0]: row[1] for row in rows}
+    if not ids:
+        return {}
+    return {row[0]: row[1] for row in session.execute(select(User.id, User.name).where(User.id.in_(ids)))}
 
 
 # --- tokens ---------------------------------------------------------------------------------------
@@ -126,7 +127,7 @@ def issue_token(secret: str, user: User, now: datetime, ttl_seconds: int) -> str
 def verify_token(secret: str, token: str, now: datetime, revoked: TokenRevocations) -> Principal:
     """Check signature, expiry and revocation; raises Unauthorized. Pure CPU plus a set lookup."""
     parts = token.split(".")
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(token) > 1024:
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(token) > 1024 or not token.isascii():
         raise Unauthorized("The token is malformed")
     if not hmac.compare_digest(parts[2], _sign(secret, parts[1])):
         raise Unauthorized("The token is not valid")

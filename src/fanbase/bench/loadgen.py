@@ -596,10 +596,7 @@ async def run_scenario(scenario: Mapping[str, Any], *, loop_name: str = "asyncio
     ]
 
     def new_stats() -> dict[str, RouteStats]:
-        if kind == "product_detail":
-            names = [PRODUCT_DETAIL_ROUTE]
-        else:
-            names = [CART_ROUTE, CHECKOUT_ROUTE, APPROVE_ROUTE]
+        names = [PRODUCT_DETAIL_ROUTE] if kind == "product_detail" else [CART_ROUTE, CHECKOUT_ROUTE, APPROVE_ROUTE]
         return {name: RouteStats(name) for name in names}
 
     def workers_for(

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from fanbase.cart import service
-from fanbase.web import Ctx, CurrentCaller
+from fanbase.web import Ctx, CurrentCaller, InputModel
 
 router = APIRouter(tags=["cart"])
 
 
-class QuantityIn(BaseModel):
+class QuantityIn(InputModel):
     quantity: int = Field(ge=0, le=service.MAX_QUANTITY_PER_LINE)
 
 

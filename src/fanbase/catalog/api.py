@@ -14,7 +14,7 @@ from fanbase.context import Context
 from fanbase.i18n import current_locale
 from fanbase.inventory.service import available_by_sku
 from fanbase.pagination import page_request
-from fanbase.web import Ctx, FastJSONResponse, Staff
+from fanbase.web import Ctx, FastJSONResponse, InputModel, Staff
 
 router = APIRouter(tags=["catalogue"])
 
@@ -54,7 +54,7 @@ class ProductDetail(BaseModel):
     variants: list[VariantOut]
 
 
-class VariantIn(BaseModel):
+class VariantIn(InputModel):
     sku: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     price_fen: int = Field(gt=0, le=10**10)
@@ -62,7 +62,7 @@ class VariantIn(BaseModel):
     name_en: str = Field(default="", max_length=200)
 
 
-class ProductIn(BaseModel):
+class ProductIn(InputModel):
     slug: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     brand: str = Field(min_length=1, max_length=64)

@@ -92,7 +92,7 @@ def _check_slug(slug: str) -> None:
 
 def list_products(session: Session, page: PageRequest, *, q: str | None = None, brand: str | None = None,
                   category: str | None = None) -> Page[Product]:
-    query: Select[tuple[Product]] = select(Product).order_by(Product.id).limit(page.limit + 1)
+    query: Select[Product] = select(Product).order_by(Product.id).limit(page.limit + 1)
     if page.after_id is not None:
         query = query.where(Product.id > page.after_id)
     if brand:

@@ -7,12 +7,12 @@ from pydantic import BaseModel, Field
 
 from fanbase.accounts.service import require_staff
 from fanbase.inventory import service
-from fanbase.web import Ctx, Staff
+from fanbase.web import Ctx, InputModel, Staff
 
 router = APIRouter(tags=["inventory"])
 
 
-class StockIn(BaseModel):
+class StockIn(InputModel):
     location: str = Field(min_length=1, max_length=32)
     on_hand: int = Field(ge=0, le=service.MAX_ON_HAND)
 

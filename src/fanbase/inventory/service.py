@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from fanbase.accounts.service import record_audit
 from fanbase.catalog.service import get_variant
 from fanbase.clock import Clock
+from fanbase.db import affected
 from fanbase.errors import Conflict, NotFound, OutOfStock, ValidationFailed
 from fanbase.inventory.models import (
     ALLOCATED,
@@ -58,7 +59,7 @@ def create_location(session: Session, *, code: str, name: str, kind: str = WAREH
 def get_location(session: Session, code: str) -> Location:
     location = session.scalar(select(Location).where(Location.code == code))
     if location is None:
-        raise ValidationFailed("Unknown location {code}", code=code)
+        raise ValidationFailed("Unknown location {location}", location=code)
     return location
 
 
@@ -128,10 +129,10 @@ def _allocate_sku(session: Session, clock: Clock, reference: str, sku: str, quan
         available = int(seen_available)
         while remaining > 0 and available > 0:
             take = min(available, remaining)
-            taken = session.execute(update(StockLevel)
+            taken = affected(session.execute(update(StockLevel)
                                     .where(StockLevel.id == level_id,
                                            StockLevel.on_hand - StockLevel.allocated >= take)
-                                    .values(allocated=StockLevel.allocated + take)).rowcount
+                                    .values(allocated=StockLevel.allocated + take)))
             if taken:
                 session.add(Allocation(reference=reference, sku=sku, location_id=location_id,
                                        stock_level_id=level_id, quantity=take, status=ALLOCATED,
@@ -165,9 +166,9 @@ def _settle(session: Session, reference: str, new_status: str) -> int:
                            .order_by(Allocation.sku, Allocation.id)).all()
     for allocation in held:
         # flip the allocation first: only one caller may settle it
-        flipped = session.execute(update(Allocation).where(Allocation.id == allocation.id,
+        flipped = affected(session.execute(update(Allocation).where(Allocation.id == allocation.id,
                                                            Allocation.status == ALLOCATED)
-                                  .values(status=new_status)).rowcount
+                                  .values(status=new_status)))
         if not flipped:
             continue
         values = {"allocated": StockLevel.allocated - allocation.quantity}
@@ -183,5 +184,5 @@ def require_stock_row(session: Session, sku: str, location_code: str) -> StockVi
     location = get_location(session, location_code)
     level = _level(session, sku, location.id)
     if level is None:
-        raise NotFound("No stock of {sku} at {code}", sku=sku, code=location_code)
+        raise NotFound("No stock of {sku} at {location}", sku=sku, location=location_code)
     return StockView(sku=sku, location=location_code, on_hand=level.on_hand, allocated=level.allocated)

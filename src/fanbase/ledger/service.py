@@ -83,10 +83,11 @@ def post(session: Session, clock: Clock, *, key: str, kind: str, memo: str,
     ``postings`` are (account, amount) with amount > 0 a debit and < 0 a credit; they must sum to 0.
     Raises InsufficientFunds when an account that may not go negative would.
     """
-    if sum(amount for _, amount in postings) != 0:
-        raise ValueError("unbalanced transaction")
+    # types first: floats that happen not to add up to 0 (0.1 + 0.2 - 0.3) are still floats
     if any(not isinstance(amount, int) or isinstance(amount, bool) for _, amount in postings):
         raise TypeError("amounts are int fen")
+    if sum(amount for _, amount in postings) != 0:
+        raise ValueError("unbalanced transaction")
     existing = session.scalar(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key))
     if existing is not None:
         return existing

@@ -13,7 +13,16 @@ from fanbase.orders import service
 from fanbase.orders.models import Order
 from fanbase.pagination import page_request
 from fanbase.payments.models import Payment
-from fanbase.web import Ctx, CurrentCaller, FastJSONResponse, IdempotencyKey, Staff, idempotent_post, iso
+from fanbase.web import (
+    Ctx,
+    CurrentCaller,
+    FastJSONResponse,
+    IdempotencyKey,
+    InputModel,
+    Staff,
+    idempotent_post,
+    iso,
+)
 
 router = APIRouter(tags=["orders"])
 
@@ -21,7 +30,7 @@ OrderId = Annotated[int, Path(ge=1, le=2**62)]
 PaymentMethod = Literal["gateway", "wallet", "fund"]
 
 
-class AddressIn(BaseModel):
+class AddressIn(InputModel):
     name: str = Field(min_length=1, max_length=100)
     phone: str = Field(min_length=5, max_length=20, pattern=r"^\+?[0-9][0-9 -]{3,18}$")
     line1: str = Field(min_length=1, max_length=200)
@@ -29,12 +38,12 @@ class AddressIn(BaseModel):
     postcode: str = Field(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9 -]+$")
 
 
-class CheckoutIn(BaseModel):
+class CheckoutIn(InputModel):
     payment_method: PaymentMethod
     shipping_address: AddressIn
 
 
-class PayIn(BaseModel):
+class PayIn(InputModel):
     payment_method: PaymentMethod
 
 

@@ -18,6 +18,7 @@ from fanbase.accounts.service import record_audit
 from fanbase.cart import service as cart_service
 from fanbase.catalog.service import variants_by_sku
 from fanbase.clock import Clock
+from fanbase.db import affected
 from fanbase.errors import Conflict, NotFound, ValidationFailed
 from fanbase.inventory import service as inventory
 from fanbase.ledger import service as ledger
@@ -156,8 +157,15 @@ def _on_gateway_declined(session: Session, clock: Clock, payment: Payment) -> No
         _event(session, clock, order, "payment_declined", detail={"payment_id": payment.id})
 
 
+def _lock_for_webhook(session: Session, payment: Payment) -> None:
+    """The order row before its payment, as every other change of an order takes them."""
+    # FOR NO KEY UPDATE: the lock the status UPDATE itself takes (PostgreSQL; SQLite's writers queue anyway)
+    session.execute(select(Order.id).where(Order.id == payment.reference_id).with_for_update(key_share=True))
+
+
 payments.register_purpose(PURPOSE, payments.PurposeHandler(on_captured=_on_gateway_captured,
-                                                           on_declined=_on_gateway_declined))
+                                                           on_declined=_on_gateway_declined,
+                                                           lock=_lock_for_webhook))
 
 
 def cancel(session: Session, clock: Clock, gateway: PaymentGateway, *, order_id: int, customer_id: int) -> Order:
@@ -291,8 +299,8 @@ def _try_transition(session: Session, clock: Clock, order: Order, old: str, new:
                     actor_id: int | None = None, detail: dict[str, Any] | None = None) -> bool:
     assert new in TRANSITIONS[old], f"{old} -> {new} is not in the lifecycle"
     now: datetime = clock.now()
-    moved = session.execute(update(Order).where(Order.id == order.id, Order.status == old)
-                            .values(status=new, updated_at=now)).rowcount
+    moved = affected(session.execute(update(Order).where(Order.id == order.id, Order.status == old)
+                            .values(status=new, updated_at=now)))
     session.refresh(order, ["status", "updated_at"])
     if moved:
         _event(session, clock, order, kind, actor_id=actor_id, detail=detail)

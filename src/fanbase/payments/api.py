@@ -4,7 +4,6 @@ from typing import Annotated
 
 import httpx
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 

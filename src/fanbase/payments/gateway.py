@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fanbase.clock import Clock
+from fanbase.db import affected
 from fanbase.errors import Conflict, DomainError, NotFound
 from fanbase.payments.models import (
     DECLINED,
@@ -97,18 +98,18 @@ class SandboxGateway:
                         .values(status="cancelled"))
 
     def refund(self, session: Session, payment_id: str, amount_fen: int) -> None:
-        done = session.execute(update(SandboxGatewayPayment)
+        done = affected(session.execute(update(SandboxGatewayPayment)
                                .where(SandboxGatewayPayment.id == payment_id,
                                       SandboxGatewayPayment.status == SUCCEEDED,
                                       SandboxGatewayPayment.amount_fen - SandboxGatewayPayment.refunded_fen
                                       >= amount_fen)
-                               .values(refunded_fen=SandboxGatewayPayment.refunded_fen + amount_fen)).rowcount
+                               .values(refunded_fen=SandboxGatewayPayment.refunded_fen + amount_fen)))
         if not done:
             raise Conflict("The gateway refused the refund")
 
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> GatewayEvent:
         given = headers.get(SIGNATURE_HEADER.lower(), "")
-        if not hmac.compare_digest(given, sign(self.secret, body)):
+        if not given.isascii() or not hmac.compare_digest(given, sign(self.secret, body)):
             raise BadSignature("The webhook signature is not valid")
         try:
             data = orjson.loads(body)
@@ -129,10 +130,10 @@ class SandboxGateway:
         """The payer approves or declines; the bank queues a webhook event for the store."""
         self.get(session, payment_id)
         new_status = SUCCEEDED if approve else DECLINED
-        changed = session.execute(update(SandboxGatewayPayment)
+        changed = affected(session.execute(update(SandboxGatewayPayment)
                                   .where(SandboxGatewayPayment.id == payment_id,
                                          SandboxGatewayPayment.status == REQUIRES_ACTION)
-                                  .values(status=new_status)).rowcount
+                                  .values(status=new_status)))
         if not changed:
             raise Conflict("This payment was already decided")
         payment = self.get(session, payment_id)

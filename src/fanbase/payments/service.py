@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fanbase.clock import Clock
+from fanbase.db import affected
 from fanbase.errors import Conflict, NotFound
 from fanbase.ledger import service as ledger
 from fanbase.payments.gateway import PAYMENT_DECLINED, PAYMENT_SUCCEEDED, PaymentGateway
@@ -35,6 +36,9 @@ class PurposeHandler:
 
     on_captured: Callable[[Session, Clock, Payment], bool]
     on_declined: Callable[[Session, Clock, Payment], None] = lambda session, clock, payment: None
+    # Locks the thing paid for. A webhook calls it before it touches the payment, so that it takes the rows
+    # in the same order as that domain's own changes (the thing, then its payments): no deadlock between them.
+    lock: Callable[[Session, Payment], None] = lambda session, payment: None
 
 
 _HANDLERS: dict[str, PurposeHandler] = {}
@@ -87,8 +91,8 @@ def cancel_payment(session: Session, clock: Clock, gateway: PaymentGateway, paym
 
 def _move(session: Session, clock: Clock, payment: Payment, old: str, new: str) -> bool:
     """Atomic status change; False when someone else changed it first."""
-    moved = session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == old)
-                            .values(status=new, updated_at=clock.now())).rowcount
+    moved = affected(session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == old)
+                            .values(status=new, updated_at=clock.now())))
     session.refresh(payment)
     return bool(moved)
 
@@ -108,6 +112,7 @@ def handle_webhook(session: Session, clock: Clock, gateway: PaymentGateway, body
     payment = session.get(Payment, event.payment_id)
     if payment is None:
         raise NotFound("Unknown payment")
+    _HANDLERS[payment.purpose].lock(session, payment)
     if event.type == PAYMENT_SUCCEEDED:
         _captured(session, clock, gateway, payment)
     elif event.type == PAYMENT_DECLINED and _move(session, clock, payment, PENDING, FAILED):
@@ -118,8 +123,12 @@ def _captured(session: Session, clock: Clock, gateway: PaymentGateway, payment: 
     if payment.status == SUCCEEDED:
         return
     previous = payment.status
-    if not _move(session, clock, payment, previous, SUCCEEDED):
-        return
+    while not _move(session, clock, payment, previous, SUCCEEDED):
+        # changed since we read it (e.g. the expiry job cancelled it meanwhile): the bank has the money all
+        # the same, so capture it from the status it has now
+        previous = payment.status
+        if previous == SUCCEEDED:
+            return
     if previous == PENDING and _HANDLERS[payment.purpose].on_captured(session, clock, payment):
         return
     # The money arrived for something no longer payable (expired, cancelled, paid another way):

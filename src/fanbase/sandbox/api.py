@@ -8,7 +8,7 @@ from fanbase.accounts.service import require_staff
 from fanbase.errors import NotFound
 from fanbase.jobs import run_due_jobs
 from fanbase.sandbox import service
-from fanbase.web import Ctx, Staff, iso
+from fanbase.web import Ctx, InputModel, Staff, iso
 
 router = APIRouter(tags=["sandbox"])
 
@@ -18,7 +18,7 @@ class ClockOut(BaseModel):
     sandbox: bool
 
 
-class AdvanceIn(BaseModel):
+class AdvanceIn(InputModel):
     seconds: int = Field(ge=1, le=service.MAX_ADVANCE_SECONDS)
 
 

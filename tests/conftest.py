@@ -73,8 +73,9 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    # product_cache_seconds=0: tests read stock right after changing it (test_product_cache.py covers the cache)
     return Settings(data_dir=tmp_path / "data", sandbox=True, secret_key="test-secret-key",
-                    run_jobs_in_process=False)
+                    run_jobs_in_process=False, product_cache_seconds=0)
 
 
 @pytest.fixture

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in links (pay_url).")
     run_jobs_in_process: bool = Field(default=True, description="Run scheduled jobs inside `serve`.")
     job_interval_seconds: float = Field(default=5.0, gt=0, description="How often scheduled jobs run.")
+    product_cache_seconds: float = Field(default=1.0, ge=0, description="How long a product page answer "
+                                         "may be reused (stock shown may lag this much; checkout is exact).")
     sqlite_synchronous: str = Field(default="NORMAL", description="SQLite PRAGMA synchronous (WAL: NORMAL is durable "
                                     "against process crashes).")
 

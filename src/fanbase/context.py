@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fanbase.accounts.service import TokenRevocations
+from fanbase.cache import TTLCache
 from fanbase.clock import Clock, SandboxClock, SystemClock
 from fanbase.config import Settings
 from fanbase.db import Database
@@ -21,6 +22,7 @@ class Context:
     gateway: SandboxGateway
     secret_key: str
     revocations: TokenRevocations = field(default_factory=TokenRevocations)
+    product_pages: TTLCache[tuple[str, str], bytes] = field(default_factory=lambda: TTLCache(0))
 
     @property
     def order_policy(self) -> OrderPolicy:
@@ -39,4 +41,5 @@ def build_context(settings: Settings, *, db: Database | None = None, clock: Cloc
     the_clock: Clock = SandboxClock(base_clock) if settings.sandbox else base_clock
     return Context(settings=settings, db=database, clock=the_clock,
                    gateway=SandboxGateway(settings.sandbox_webhook_secret, settings.public_url),
-                   secret_key=settings.resolved_secret_key())
+                   secret_key=settings.resolved_secret_key(),
+                   product_pages=TTLCache(settings.product_cache_seconds))

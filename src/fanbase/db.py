@@ -15,8 +15,11 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, CursorResult, DateTime, Engine, Integer, MetaData, Result, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 from fanbase.config import Settings
@@ -60,6 +63,23 @@ class UTCDateTime(TypeDecorator[datetime]):
 def affected(result: Result[Any]) -> int:
     """Rows matched by an UPDATE/DELETE: how a conditional write says whether it won."""
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+def insert_if_absent(session: Session, table: type[Base], **values: Any) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING in one statement (no savepoint); True if this call inserted.
+    A concurrent twin waits on the unique index and then does nothing."""
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    core_table = table.__table__
+    statement = (insert_fn(core_table).values(**values).on_conflict_do_nothing()
+                 .returning(*core_table.primary_key.columns))  # rowcount is -1 here on psycopg
+    return session.execute(statement).first() is not None
+
+
+def set_loaded(instance: Any, **values: Any) -> None:
+    """Tell the ORM what a conditional UPDATE just wrote, instead of reading the row back."""
+    for key, value in values.items():
+        set_committed_value(instance, key, value)
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 10) -> Engine:

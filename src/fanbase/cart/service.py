@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fanbase.cart.models import CartItem
-from fanbase.catalog.service import get_variant, variants_by_sku
+from fanbase.catalog.service import get_variant, sku_info
 from fanbase.clock import Clock
 from fanbase.errors import ValidationFailed
 
@@ -22,6 +22,7 @@ class CartLine:
     sku: str
     quantity: int
     unit_price_fen: int
+    title: str = ""
 
     @property
     def line_total_fen(self) -> int:
@@ -38,10 +39,11 @@ class Cart:
 
 
 def get_cart(session: Session, customer_id: int) -> Cart:
-    items = session.scalars(select(CartItem).where(CartItem.customer_id == customer_id).order_by(CartItem.id)).all()
-    variants = variants_by_sku(session, [i.sku for i in items])
-    return Cart(lines=[CartLine(sku=i.sku, quantity=i.quantity, unit_price_fen=variants[i.sku].price_fen)
-                       for i in items if i.sku in variants])
+    items = session.execute(select(CartItem.sku, CartItem.quantity).where(CartItem.customer_id == customer_id)
+                            .order_by(CartItem.id)).all()
+    info = sku_info(session, [sku for sku, _ in items])
+    return Cart(lines=[CartLine(sku=sku, quantity=quantity, unit_price_fen=info[sku].price_fen,
+                                title=info[sku].title) for sku, quantity in items if sku in info])
 
 
 def set_quantity(session: Session, clock: Clock, customer_id: int, sku: str, quantity: int) -> Cart:

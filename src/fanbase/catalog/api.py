@@ -4,9 +4,11 @@ import hashlib
 from typing import Annotated
 from xml.sax.saxutils import escape
 
+import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from fanbase.catalog import service
 from fanbase.catalog.models import Product
@@ -114,11 +116,22 @@ def list_products(ctx: Ctx, q: Annotated[str | None, Query(max_length=100)] = No
 
 
 @router.get("/products/{slug}", response_model=ProductDetail)
-def get_product(slug: Annotated[str, Path(max_length=100)], ctx: Ctx) -> FastJSONResponse:
+async def get_product(slug: Annotated[str, Path(max_length=100)], ctx: Ctx) -> Response:
+    """The busiest read of the store: answered from a short-lived in-process copy when there is one
+    (``FANBASE_PRODUCT_CACHE_SECONDS``), without a thread hop or a database read."""
+    key = (slug, current_locale.get())
+    body = ctx.product_pages.get(key)
+    if body is None:
+        body = await run_in_threadpool(_product_page, ctx, slug)
+        ctx.product_pages.put(key, body)
+    return Response(body, media_type="application/json")
+
+
+def _product_page(ctx: Context, slug: str) -> bytes:
     with ctx.db.read() as session:
         product = service.get_product(session, slug)
         available = available_by_sku(session, [v.sku for v in product.variants])
-        return FastJSONResponse(detail(ctx, product, available))
+        return orjson.dumps(detail(ctx, product, available))
 
 
 @router.post("/admin/products", status_code=201, response_model=ProductDetail)
@@ -130,7 +143,9 @@ def create_product(body: ProductIn, caller: Staff, ctx: Ctx) -> FastJSONResponse
             variants=[service.NewVariant(sku=v.sku, name=v.name, price_fen=v.price_fen, cost_fen=v.cost_fen,
                                          name_en=v.name_en) for v in body.variants],
             actor_id=caller.user_id)
-        return FastJSONResponse(detail(ctx, product, {}), status_code=201)
+        response = FastJSONResponse(detail(ctx, product, {}), status_code=201)
+    ctx.product_pages.clear()
+    return response
 
 
 media = APIRouter(tags=["media"])

@@ -132,5 +132,20 @@ def variants_by_sku(session: Session, skus: Sequence[str]) -> dict[str, Variant]
     return {v.sku: v for v in session.scalars(select(Variant).where(Variant.sku.in_(list(skus))))}
 
 
+@dataclass(frozen=True)
+class SkuInfo:
+    price_fen: int
+    title: str  # product name and variant name, as an order line shows it
+
+
+def sku_info(session: Session, skus: Sequence[str]) -> dict[str, SkuInfo]:
+    """Price and display title of each SKU, in one query."""
+    if not skus:
+        return {}
+    rows = session.execute(select(Variant.sku, Variant.price_fen, Product.name, Variant.name)
+                           .join(Product, Variant.product_id == Product.id).where(Variant.sku.in_(list(skus))))
+    return {sku: SkuInfo(price_fen=price, title=f"{product} {variant}") for sku, price, product, variant in rows}
+
+
 def lowest_price(product: Product) -> int:
     return min(v.price_fen for v in product.variants)

@@ -34,8 +34,10 @@ def _out(view: service.StockView) -> StockOut:
 def set_stock(sku: Annotated[str, Path(max_length=64)], body: StockIn, caller: Staff, ctx: Ctx) -> StockOut:
     require_staff(caller, "operator")
     with ctx.db.uow() as session:
-        return _out(service.set_on_hand(session, ctx.clock, sku=sku, location_code=body.location,
-                                        on_hand=body.on_hand, actor_id=caller.user_id))
+        view = service.set_on_hand(session, ctx.clock, sku=sku, location_code=body.location, on_hand=body.on_hand,
+                                   actor_id=caller.user_id)
+    ctx.product_pages.clear()
+    return _out(view)
 
 
 @router.get("/admin/stock/{sku}", response_model=list[StockOut])

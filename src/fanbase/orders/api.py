@@ -101,7 +101,6 @@ def order_out(ctx: Context, order: Order, payment: Payment | None) -> dict[str, 
 
 def _one(ctx: Context, session: Session, order: Order) -> dict[str, Any]:
     session.flush()
-    session.refresh(order)
     return order_out(ctx, order, service.current_payment(session, order))
 
 

@@ -47,8 +47,9 @@ class Order(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
 
-    lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id", lazy="selectin")
-    events: Mapped[list[OrderEvent]] = relationship(order_by="OrderEvent.id", lazy="selectin")
+    # loaded when used (lists ask for them with selectinload), so status changes read one row
+    lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id")
+    events: Mapped[list[OrderEvent]] = relationship(order_by="OrderEvent.id")
 
 
 class OrderLine(Base):

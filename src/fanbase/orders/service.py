@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from fanbase.accounts.service import record_audit
 from fanbase.cart import service as cart_service
-from fanbase.catalog.service import variants_by_sku
 from fanbase.clock import Clock
-from fanbase.db import affected
+from fanbase.db import affected, set_loaded
 from fanbase.errors import Conflict, NotFound, ValidationFailed
 from fanbase.inventory import service as inventory
 from fanbase.ledger import service as ledger
@@ -65,9 +64,7 @@ def checkout(session: Session, clock: Clock, gateway: PaymentGateway, policy: Or
     cart = cart_service.get_cart(session, customer_id)
     if not cart.lines:
         raise ValidationFailed("The cart is empty")
-    names = {sku: v.product.name + " " + v.name for sku, v in variants_by_sku(session, [x.sku for x in cart.lines]).items()}
-    lines = [Line(sku=x.sku, quantity=x.quantity, unit_price_fen=x.unit_price_fen, name=names.get(x.sku, x.sku))
-             for x in cart.lines]
+    lines = [Line(sku=x.sku, quantity=x.quantity, unit_price_fen=x.unit_price_fen, name=x.title) for x in cart.lines]
     order = create_order(session, clock, gateway, policy, customer_id=customer_id, lines=lines,
                          payment_method=payment_method, shipping_address=shipping_address)
     cart_service.remove_ordered(session, customer_id, [x.sku for x in lines])
@@ -88,14 +85,14 @@ def create_order(session: Session, clock: Clock, gateway: PaymentGateway, policy
                   payment_due_at=now + (payment_window or policy.payment_window), shipping_address=shipping_address,
                   source=source, created_at=now, updated_at=now,
                   lines=[OrderLine(sku=x.sku, name=x.name[:300], quantity=x.quantity, unit_price_fen=x.unit_price_fen)
-                         for x in lines])
+                         for x in lines], events=[])
     session.add(order)
     session.flush()
     order.number = f"{now.astimezone(policy.zone).strftime('%Y%m%d')}{order.id:010d}"
     if allocate_stock:
         inventory.allocate(session, clock, reference(order), [(x.sku, x.quantity) for x in lines])
     _event(session, clock, order, "created", detail={"total_fen": total, "source": source})
-    start_payment(session, clock, gateway, order, payment_method)
+    start_payment(session, clock, gateway, order, payment_method, new_order=True)
     return order
 
 
@@ -103,18 +100,22 @@ def reference(order: Order) -> str:
     return f"order:{order.id}"
 
 
-def start_payment(session: Session, clock: Clock, gateway: PaymentGateway, order: Order, method: str) -> None:
+def start_payment(session: Session, clock: Clock, gateway: PaymentGateway, order: Order, method: str,
+                  new_order: bool = False) -> None:
     """Gateway: open a payment the customer completes at the bank. Wallet or fund: pay now or raise
     InsufficientFunds (the caller's transaction then rolls back)."""
     if method not in PAYMENT_METHODS:
         raise ValidationFailed("Unknown payment method {method}", method=method)
     if method == "gateway":
         payments.start_gateway_payment(session, clock, gateway, purpose=PURPOSE, reference_id=order.id,
-                                       customer_id=order.customer_id, amount_fen=order.total_fen)
+                                       customer_id=order.customer_id, amount_fen=order.total_fen,
+                                       replaces_pending=not new_order)
         return
-    for pending in payments.pending_payments(session, PURPOSE, order.id):
-        payments.cancel_payment(session, clock, gateway, pending)
-    source = ledger.customer_wallet(order.customer_id) if method == "wallet" else ledger.customer_fund(order.customer_id)
+    if not new_order:
+        for pending in payments.pending_payments(session, PURPOSE, order.id):
+            payments.cancel_payment(session, clock, gateway, pending)
+    customer = order.customer_id
+    source = ledger.customer_wallet(customer) if method == "wallet" else ledger.customer_fund(customer)
     ledger.post(session, clock, key=f"order:{order.id}:pay:{method}", kind="order_payment",
                 memo=f"order {order.number}", reference=reference(order),
                 postings=[(source, order.total_fen), (ledger.SALES_REVENUE, -order.total_fen)],
@@ -203,7 +204,8 @@ def _refund(session: Session, clock: Clock, gateway: PaymentGateway, order: Orde
         # paid from a balance: the money goes back to the customer's wallet
         wallet = ledger.customer_wallet(order.customer_id)
         ledger.post(session, clock, key=f"order:{order.id}:refund", kind="refund", memo=f"order {order.number}",
-                    reference=reference(order), postings=[(ledger.REFUNDS, order.total_fen), (wallet, -order.total_fen)],
+                    reference=reference(order),
+                    postings=[(ledger.REFUNDS, order.total_fen), (wallet, -order.total_fen)],
                     owners={wallet.code: order.customer_id})
 
 
@@ -268,7 +270,8 @@ def get_order(session: Session, order_id: int, customer_id: int | None = None) -
 
 def list_orders(session: Session, page: PageRequest, *, customer_id: int | None = None,
                 status: str | None = None) -> Page[Order]:
-    query = select(Order).order_by(Order.id).limit(page.limit + 1)
+    query = (select(Order).options(selectinload(Order.lines), selectinload(Order.events))
+             .order_by(Order.id).limit(page.limit + 1))
     if customer_id is not None:
         query = query.where(Order.customer_id == customer_id)
     if status:
@@ -300,8 +303,11 @@ def _try_transition(session: Session, clock: Clock, order: Order, old: str, new:
     assert new in TRANSITIONS[old], f"{old} -> {new} is not in the lifecycle"
     now: datetime = clock.now()
     moved = affected(session.execute(update(Order).where(Order.id == order.id, Order.status == old)
-                            .values(status=new, updated_at=now)))
-    session.refresh(order, ["status", "updated_at"])
+                                     .values(status=new, updated_at=now)))
+    if moved:
+        set_loaded(order, status=new, updated_at=now)
+    else:
+        session.refresh(order, ["status", "updated_at"])
     if moved:
         _event(session, clock, order, kind, actor_id=actor_id, detail=detail)
     return bool(moved)
@@ -309,8 +315,9 @@ def _try_transition(session: Session, clock: Clock, order: Order, old: str, new:
 
 def _event(session: Session, clock: Clock, order: Order, kind: str, actor_id: int | None = None,
            detail: dict[str, Any] | None = None) -> None:
-    event = OrderEvent(order_id=order.id, kind=kind, status=order.status, actor_id=actor_id, detail=detail or {},
-                       at=clock.now())
-    session.add(event)
-    session.flush()
-    session.expire(order, ["events"])
+    event = OrderEvent(kind=kind, status=order.status, actor_id=actor_id, detail=detail or {}, at=clock.now())
+    if "events" in order.__dict__:
+        order.events.append(event)  # the loaded timeline stays current without reading it back
+    else:
+        event.order_id = order.id
+        session.add(event)

@@ -10,11 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fanbase.clock import Clock
-from fanbase.db import affected
+from fanbase.db import affected, insert_if_absent, set_loaded
 from fanbase.errors import Conflict, NotFound
 from fanbase.ledger import service as ledger
 from fanbase.payments.gateway import PAYMENT_DECLINED, PAYMENT_SUCCEEDED, PaymentGateway
@@ -49,10 +48,13 @@ def register_purpose(purpose: str, handler: PurposeHandler) -> None:
 
 
 def start_gateway_payment(session: Session, clock: Clock, gateway: PaymentGateway, *, purpose: str,
-                          reference_id: int, customer_id: int, amount_fen: int) -> Payment:
-    """Open a new gateway payment, cancelling earlier pending ones for the same thing."""
-    for older in pending_payments(session, purpose, reference_id):
-        cancel_payment(session, clock, gateway, older)
+                          reference_id: int, customer_id: int, amount_fen: int,
+                          replaces_pending: bool = True) -> Payment:
+    """Open a new gateway payment, cancelling earlier pending ones for the same thing (there are none
+    for something just created: ``replaces_pending=False`` skips the look)."""
+    if replaces_pending:
+        for older in pending_payments(session, purpose, reference_id):
+            cancel_payment(session, clock, gateway, older)
     created = gateway.create_payment(session, clock, amount_fen=amount_fen, reference=f"{purpose}:{reference_id}")
     payment = Payment(id=created.id, gateway=gateway.name, purpose=purpose, reference_id=reference_id,
                       customer_id=customer_id, amount_fen=amount_fen, status=PENDING, pay_url=created.pay_url,
@@ -91,9 +93,13 @@ def cancel_payment(session: Session, clock: Clock, gateway: PaymentGateway, paym
 
 def _move(session: Session, clock: Clock, payment: Payment, old: str, new: str) -> bool:
     """Atomic status change; False when someone else changed it first."""
+    now = clock.now()
     moved = affected(session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == old)
-                            .values(status=new, updated_at=clock.now())))
-    session.refresh(payment)
+                                     .values(status=new, updated_at=now)))
+    if moved:
+        set_loaded(payment, status=new, updated_at=now)
+    else:
+        session.refresh(payment)
     return bool(moved)
 
 
@@ -101,14 +107,8 @@ def handle_webhook(session: Session, clock: Clock, gateway: PaymentGateway, body
                    headers: dict[str, str]) -> None:
     """Apply a gateway webhook once. Bad signature: BadSignature (400), nothing written."""
     event = gateway.parse_webhook(body, headers)
-    if session.get(ProcessedWebhook, event.id) is not None:
-        return
-    try:
-        with session.begin_nested():
-            session.add(ProcessedWebhook(event_id=event.id, processed_at=clock.now()))
-            session.flush()
-    except IntegrityError:  # the same event, delivered twice at once
-        return
+    if not insert_if_absent(session, ProcessedWebhook, event_id=event.id, processed_at=clock.now()):
+        return  # delivered before (or right now, by a twin that holds the row)
     payment = session.get(Payment, event.payment_id)
     if payment is None:
         raise NotFound("Unknown payment")

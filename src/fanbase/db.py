@@ -14,7 +14,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, CursorResult, DateTime, Engine, Integer, MetaData, Result, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    CursorResult,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Result,
+    Table,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -70,7 +81,7 @@ def insert_if_absent(session: Session, table: type[Base], **values: Any) -> bool
     A concurrent twin waits on the unique index and then does nothing."""
     dialect = session.get_bind().dialect.name
     insert_fn = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    core_table = table.__table__
+    core_table = cast(Table, table.__table__)
     statement = (insert_fn(core_table).values(**values).on_conflict_do_nothing()
                  .returning(*core_table.primary_key.columns))  # rowcount is -1 here on psycopg
     return session.execute(statement).first() is not None

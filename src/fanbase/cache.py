@@ -7,9 +7,11 @@ this is about freshness of a copy, not a business rule, so the (sandbox) Clock i
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -22,6 +24,7 @@ class TTLCache(Generic[K, V]):
         self.max_items = max_items
         self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
+        self._loading: dict[K, asyncio.Future[V]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -45,6 +48,29 @@ class TTLCache(Generic[K, V]):
             self._items.move_to_end(key)
             while len(self._items) > self.max_items:
                 self._items.popitem(last=False)
+
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The cached value, or load it once however many requests ask at the same moment (when a copy
+        expires under load, one database read refreshes it instead of one per waiting request)."""
+        value = self.get(key)
+        if value is not None:
+            return value
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+            self.put(key, value)
+            future.set_result(value)
+            return value
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved here, so an unawaited failure is not logged twice
+            raise
+        finally:
+            del self._loading[key]
 
     def clear(self) -> None:
         with self._lock:

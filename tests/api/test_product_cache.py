@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fanbase.cache import TTLCache
 from tests.helpers import auth, place_order
 
@@ -28,3 +30,32 @@ def test_cache_expires() -> None:
     for key in ("a", "b", "c"):
         cache.put(key, key.encode())
     assert cache.get("a") is None and cache.get("c") == b"c"  # the oldest was evicted
+
+
+def test_concurrent_misses_load_once() -> None:
+    asyncio.run(_concurrent_misses_load_once())
+
+
+async def _concurrent_misses_load_once() -> None:
+    cache: TTLCache[str, bytes] = TTLCache(ttl=60)
+    loads = 0
+
+    async def load() -> bytes:
+        nonlocal loads
+        loads += 1
+        await asyncio.sleep(0.01)
+        return b"page"
+
+    results = await asyncio.gather(*(cache.get_or_load("p", load) for _ in range(20)))
+    assert results == [b"page"] * 20 and loads == 1
+
+    async def fail() -> bytes:
+        raise ValueError("database down")
+
+    for _ in range(2):  # a failure is not cached
+        try:
+            await cache.get_or_load("q", fail)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("expected the failure to propagate")

@@ -119,11 +119,8 @@ def list_products(ctx: Ctx, q: Annotated[str | None, Query(max_length=100)] = No
 async def get_product(slug: Annotated[str, Path(max_length=100)], ctx: Ctx) -> Response:
     """The busiest read of the store: answered from a short-lived in-process copy when there is one
     (``FANBASE_PRODUCT_CACHE_SECONDS``), without a thread hop or a database read."""
-    key = (slug, current_locale.get())
-    body = ctx.product_pages.get(key)
-    if body is None:
-        body = await run_in_threadpool(_product_page, ctx, slug)
-        ctx.product_pages.put(key, body)
+    body = await ctx.product_pages.get_or_load((slug, current_locale.get()),
+                                               lambda: run_in_threadpool(_product_page, ctx, slug))
     return Response(body, media_type="application/json")
 
 

@@ -66,10 +66,9 @@ async def _decide(request: Request, ctx: Ctx, payment_id: str, *, approve: bool)
     def decide() -> tuple[SandboxPaymentOut, bytes, dict[str, str], str]:
         with ctx.db.uow() as session:
             event = ctx.gateway.decide(session, ctx.clock, payment_id, approve=approve)
-            payment = ctx.gateway.get(session, payment_id)
             body, headers = ctx.gateway.signed_delivery(event)
-            out = SandboxPaymentOut(id=payment.id, status=payment.status, amount_fen=payment.amount_fen,
-                                    reference=payment.merchant_reference)
+            out = SandboxPaymentOut(id=payment_id, status="succeeded" if approve else "declined",
+                                    amount_fen=event.payload["amount_fen"], reference=event.payload["reference"])
             return out, body, headers, event.id
 
     out, body, headers, event_id = await run_in_threadpool(decide)

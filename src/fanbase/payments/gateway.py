@@ -128,21 +128,20 @@ class SandboxGateway:
 
     def decide(self, session: Session, clock: Clock, payment_id: str, *, approve: bool) -> SandboxGatewayEvent:
         """The payer approves or declines; the bank queues a webhook event for the store."""
-        self.get(session, payment_id)
         new_status = SUCCEEDED if approve else DECLINED
-        changed = affected(session.execute(update(SandboxGatewayPayment)
+        decided = session.execute(update(SandboxGatewayPayment)
                                   .where(SandboxGatewayPayment.id == payment_id,
                                          SandboxGatewayPayment.status == REQUIRES_ACTION)
-                                  .values(status=new_status)))
-        if not changed:
+                                  .values(status=new_status)
+                                  .returning(SandboxGatewayPayment.amount_fen,
+                                             SandboxGatewayPayment.merchant_reference)).first()
+        if decided is None:
+            self.get(session, payment_id)  # 404 if there is no such payment
             raise Conflict("This payment was already decided")
-        payment = self.get(session, payment_id)
-        session.refresh(payment)
         event_type = PAYMENT_SUCCEEDED if approve else PAYMENT_DECLINED
         event = SandboxGatewayEvent(id="evt_" + secrets.token_hex(12), payment_id=payment_id,
                                     payload={"type": event_type, "payment_id": payment_id,
-                                             "amount_fen": payment.amount_fen,
-                                             "reference": payment.merchant_reference},
+                                             "amount_fen": int(decided[0]), "reference": decided[1]},
                                     created_at=clock.now())
         session.add(event)
         session.flush()

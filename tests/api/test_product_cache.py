@@ -59,3 +59,25 @@ async def _concurrent_misses_load_once() -> None:
             pass
         else:
             raise AssertionError("expected the failure to propagate")
+
+
+def test_stale_copy_is_served_while_one_load_refreshes_it() -> None:
+    asyncio.run(_stale_while_revalidate())
+
+
+async def _stale_while_revalidate() -> None:
+    cache: TTLCache[str, bytes] = TTLCache(ttl=0.01, max_stale=60)
+    versions = iter([b"v1", b"v2", b"v3"])
+    loads = 0
+
+    async def load() -> bytes:
+        nonlocal loads
+        loads += 1
+        return next(versions)
+
+    assert await cache.get_or_load("p", load) == b"v1"
+    await asyncio.sleep(0.02)  # now stale
+    assert await cache.get_or_load("p", load) == b"v1"  # served at once, refresh started
+    await asyncio.sleep(0.005)
+    assert await cache.get_or_load("p", load) == b"v2"
+    assert loads == 2

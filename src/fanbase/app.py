@@ -10,6 +10,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -108,7 +111,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
             if scheduler:
                 scheduler.stop()
 
-    app = FastAPI(title="Fanbase API", version="1.0", lifespan=lifespan,
+    # FastAPIOffline serves the /docs and /redoc assets from the package: no CDN, works on an intranet
+    app: FastAPI = FastAPIOffline(title="Fanbase API", version="1.0", lifespan=lifespan,
                   description="Direct-to-fan commerce: catalogue, cart, orders, payments. Amounts are "
                               "integers in fen; errors are application/problem+json with a stable `code`.")
     app.state.ctx = context
@@ -167,6 +171,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         known = HTTP_DETAILS.get(exc.status_code)
         detail = gettext(known) if known else str(exc.detail)
         return problem_response(code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def on_database_unavailable(request: Request, exc: Exception) -> Response:
+        # the transaction was rolled back by the unit of work: nothing was written, the caller may retry
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response("service_unavailable", gettext("The store is busy; please try again shortly"),
+                                headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -103,6 +103,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture
+def redis_url() -> str:
+    """For tests marked `redis` (deselected when FANBASE_TEST_REDIS_URL is not set)."""
+    url = os.environ.get("FANBASE_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("FANBASE_TEST_REDIS_URL is not set")
+    return url
+
+
+@pytest.fixture
 def pg_url() -> str:
     """For tests marked `postgres`: the server's URL (they are deselected when it is not set)."""
     if not PG_URL:

@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         refresh_shared_state(context)
+        context.broadcast.start()
         scheduler = Scheduler(context, settings.job_interval_seconds) if scheduler_wanted else None
         if scheduler:
             scheduler.start()
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
         finally:
             if scheduler:
                 scheduler.stop()
+            context.broadcast.stop()
 
     # FastAPIOffline serves the /docs and /redoc assets from the package: no CDN, works on an intranet
     app: FastAPI = FastAPIOffline(title="Fanbase API", version="1.0", lifespan=lifespan,

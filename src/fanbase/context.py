@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fanbase.accounts.service import TokenRevocations
+from fanbase.broadcast import CATALOG_CHANGED, TOKEN_REVOKED, Broadcast, LocalBroadcast, make_broadcast
 from fanbase.cache import TTLCache
 from fanbase.clock import Clock, SandboxClock, SystemClock
 from fanbase.config import Settings
@@ -23,6 +24,16 @@ class Context:
     secret_key: str
     revocations: TokenRevocations = field(default_factory=TokenRevocations)
     product_pages: TTLCache[tuple[str, str], bytes] = field(default_factory=lambda: TTLCache(0))
+    broadcast: Broadcast = field(default_factory=LocalBroadcast)
+
+    def __post_init__(self) -> None:
+        self.broadcast.subscribe(self._on_news)
+
+    def _on_news(self, topic: str, payload: str) -> None:
+        if topic == TOKEN_REVOKED:
+            self.revocations.add(payload)
+        elif topic == CATALOG_CHANGED:
+            self.product_pages.clear()
 
     @property
     def order_policy(self) -> OrderPolicy:
@@ -42,4 +53,5 @@ def build_context(settings: Settings, *, db: Database | None = None, clock: Cloc
     return Context(settings=settings, db=database, clock=the_clock,
                    gateway=SandboxGateway(settings.sandbox_webhook_secret, settings.public_url),
                    secret_key=settings.resolved_secret_key(),
-                   product_pages=TTLCache(settings.product_cache_seconds))
+                   product_pages=TTLCache(settings.product_cache_seconds),
+                   broadcast=make_broadcast(settings.redis_url))

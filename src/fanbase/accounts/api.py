@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fanbase.accounts import service
 from fanbase.accounts.service import Principal
+from fanbase.broadcast import TOKEN_REVOKED
 from fanbase.web import Ctx, CurrentCaller, InputModel, principal
 
 router = APIRouter(tags=["accounts"])
@@ -71,6 +72,7 @@ def logout(caller: CurrentCaller, ctx: Ctx) -> None:
     """Revoke the token this request was made with."""
     with ctx.db.uow() as session:
         service.revoke_token(session, ctx.clock, caller, ctx.revocations)
+    ctx.broadcast.publish(TOKEN_REVOKED, caller.jti)  # after the commit: every process refuses it now
 
 
 @router.get("/me", response_model=MeOut)

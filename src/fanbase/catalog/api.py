@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from fanbase.broadcast import CATALOG_CHANGED
 from fanbase.catalog import service
 from fanbase.catalog.models import Product
 from fanbase.context import Context
@@ -141,7 +142,7 @@ def create_product(body: ProductIn, caller: Staff, ctx: Ctx) -> FastJSONResponse
                                          name_en=v.name_en) for v in body.variants],
             actor_id=caller.user_id)
         response = FastJSONResponse(detail(ctx, product, {}), status_code=201)
-    ctx.product_pages.clear()
+    ctx.broadcast.publish(CATALOG_CHANGED, body.slug)
     return response
 
 

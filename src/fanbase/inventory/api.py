@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from fanbase.accounts.service import require_staff
+from fanbase.broadcast import CATALOG_CHANGED
 from fanbase.inventory import service
 from fanbase.web import Ctx, InputModel, Staff
 
@@ -36,7 +37,7 @@ def set_stock(sku: Annotated[str, Path(max_length=64)], body: StockIn, caller: S
     with ctx.db.uow() as session:
         view = service.set_on_hand(session, ctx.clock, sku=sku, location_code=body.location, on_hand=body.on_hand,
                                    actor_id=caller.user_id)
-    ctx.product_pages.clear()
+    ctx.broadcast.publish(CATALOG_CHANGED, sku)  # every process drops its product pages
     return _out(view)
 
 

@@ -1,0 +1,42 @@
+"""Every staff write is written to the audit log: who, what, which thing."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from fanbase.accounts.models import AuditEntry
+from tests.helpers import auth, place_order
+
+
+def test_every_staff_write_is_audited(client, db, shop, fan, admin):  # type: ignore[no-untyped-def]
+    order = place_order(client, fan)
+    client.post(f"/api/v1/sandbox-gateway/payments/{order['payment']['id']}/approve")
+    product = {"slug": "redmi-note-14", "name": "红米 Note 14", "brand": "redmi", "category": "phones",
+               "description": "", "variants": [{"sku": "RN14-128", "name": "8+128GB", "price_fen": 119900,
+                                                "cost_fen": 90000}]}
+    writes = [
+        ("POST", "/api/v1/admin/products", product, "product.create"),
+        ("PUT", "/api/v1/admin/stock/RN14-128", {"location": "main", "on_hand": 10}, "stock.set"),
+        ("POST", f"/api/v1/admin/orders/{order['id']}/ship", None, "order.ship"),
+        ("POST", f"/api/v1/admin/orders/{order['id']}/deliver", None, "order.deliver"),
+        ("POST", f"/api/v1/admin/orders/{order['id']}/refund", None, "order.refund"),
+        ("POST", "/api/v1/admin/clock/advance", {"seconds": 60}, "clock.advance"),
+    ]
+    for method, path, body, action in writes:
+        reply = client.request(method, path, json=body, headers=auth(admin))
+        assert reply.status_code in (200, 201), (path, reply.text)
+        with db.read() as s:
+            last_action, actor = s.execute(select(AuditEntry.action, AuditEntry.actor_id)
+                                           .order_by(AuditEntry.id.desc()).limit(1)).one()
+        assert last_action == action and actor is not None, (path, last_action)
+
+
+def test_admin_write_routes_are_all_covered(app) -> None:  # type: ignore[no-untyped-def]
+    """A new staff write route must be added to the test above (and audited)."""
+    paths = app.openapi()["paths"]
+    writes = {(method.upper(), path) for path, operations in paths.items() if path.startswith("/api/v1/admin")
+              for method in operations if method != "get"}
+    assert writes == {("POST", "/api/v1/admin/products"), ("PUT", "/api/v1/admin/stock/{sku}"),
+                      ("POST", "/api/v1/admin/orders/{order_id}/ship"),
+                      ("POST", "/api/v1/admin/orders/{order_id}/deliver"),
+                      ("POST", "/api/v1/admin/orders/{order_id}/refund"), ("POST", "/api/v1/admin/clock/advance")}

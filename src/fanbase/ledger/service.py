@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from fanbase.clock import Clock
+from fanbase.db import insert_if_absent
 from fanbase.errors import InsufficientFunds
 from fanbase.ledger.models import CREDIT, DEBIT, LedgerAccount, LedgerPosting, LedgerTransaction
 
@@ -52,22 +52,28 @@ def customer_fund(customer_id: int) -> SystemAccount:
                          CREDIT, allow_negative=False)
 
 
-def account(session: Session, spec: SystemAccount, owner_id: int | None = None) -> LedgerAccount:
-    """Get or create the account described by ``spec``."""
-    found = session.scalar(select(LedgerAccount).where(LedgerAccount.code == spec.code))
-    if found is not None:
-        return found
-    created = LedgerAccount(code=spec.code, name=spec.name, kind=spec.kind, owner_id=owner_id,
-                            normal=spec.normal, allow_negative=spec.allow_negative, balance=0)
-    try:
-        with session.begin_nested():
-            session.add(created)
-            session.flush()
-    except IntegrityError:  # created concurrently
-        found = session.scalar(select(LedgerAccount).where(LedgerAccount.code == spec.code))
-        assert found is not None
-        return found
-    return created
+@dataclass(frozen=True)
+class _AccountRule:
+    id: int
+    normal: str
+    allow_negative: bool
+
+
+def _accounts(session: Session, specs: Sequence[SystemAccount], owners: dict[str, int]) -> dict[str, _AccountRule]:
+    """The accounts of ``specs`` in one query, creating those never used before."""
+    codes = [spec.code for spec in specs]
+    query = select(LedgerAccount.code, LedgerAccount.id, LedgerAccount.normal, LedgerAccount.allow_negative)
+    found = {code: _AccountRule(id_, normal, allow) for code, id_, normal, allow
+             in session.execute(query.where(LedgerAccount.code.in_(codes)))}
+    for spec in specs:
+        if spec.code not in found:
+            # created now, or a moment ago by a concurrent transaction: read it back either way
+            insert_if_absent(session, LedgerAccount, code=spec.code, name=spec.name, kind=spec.kind,
+                             owner_id=owners.get(spec.code), normal=spec.normal,
+                             allow_negative=spec.allow_negative, currency="CNY", balance=0)
+            code, id_, normal, allow = session.execute(query.where(LedgerAccount.code == spec.code)).one()
+            found[code] = _AccountRule(id_, normal, allow)
+    return found
 
 
 def normal_balance(acc: LedgerAccount) -> int:
@@ -95,20 +101,20 @@ def post(session: Session, clock: Clock, *, key: str, kind: str, memo: str,
                             created_at=clock.now())
     session.add(txn)
     session.flush()
-    owners = owners or {}
+    moves = sorted(((spec, amount) for spec, amount in postings if amount != 0), key=lambda p: p[0].code)
+    rules = _accounts(session, [spec for spec, _ in moves], owners or {})
+    rows = []
     # lock accounts in a fixed order so that concurrent transactions cannot deadlock
-    for spec, amount in sorted(postings, key=lambda p: p[0].code):
-        if amount == 0:
-            continue
-        acc = account(session, spec, owners.get(spec.code))
-        balance_after = _apply(session, acc, amount)
-        session.add(LedgerPosting(transaction_id=txn.id, account_id=acc.id, amount=amount,
-                                  balance_after=balance_after))
-    session.flush()
+    for spec, amount in moves:
+        rule = rules[spec.code]
+        rows.append({"transaction_id": txn.id, "account_id": rule.id, "amount": amount,
+                     "balance_after": _apply(session, rule, amount)})
+    if rows:
+        session.execute(insert(LedgerPosting), rows)
     return txn
 
 
-def _apply(session: Session, acc: LedgerAccount, amount: int) -> int:
+def _apply(session: Session, acc: _AccountRule, amount: int) -> int:
     stmt = update(LedgerAccount).where(LedgerAccount.id == acc.id)
     if not acc.allow_negative:
         # the normal-side balance after the movement must stay >= 0
@@ -121,7 +127,6 @@ def _apply(session: Session, acc: LedgerAccount, amount: int) -> int:
     row = result.first()
     if row is None:
         raise InsufficientFunds("The balance is not enough for this payment")
-    session.expire(acc, ["balance"])
     return int(row[0])
 
 

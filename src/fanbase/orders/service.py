@@ -120,9 +120,8 @@ def start_payment(session: Session, clock: Clock, gateway: PaymentGateway, order
                 memo=f"order {order.number}", reference=reference(order),
                 postings=[(source, order.total_fen), (ledger.SALES_REVENUE, -order.total_fen)],
                 owners={source.code: order.customer_id})
-    _transition(session, clock, order, PENDING_PAYMENT, PAID, "paid", detail={"method": method})
-    order.payment_method = method
-    order.paid_at = clock.now()
+    _transition(session, clock, order, PENDING_PAYMENT, PAID, "paid", detail={"method": method},
+                also={"payment_method": method, "paid_at": clock.now()})
 
 
 def pay(session: Session, clock: Clock, gateway: PaymentGateway, *, order_id: int, customer_id: int,
@@ -142,13 +141,12 @@ def _on_gateway_captured(session: Session, clock: Clock, payment: Payment) -> bo
     if order is None or order.status != PENDING_PAYMENT or payment.amount_fen != order.total_fen:
         return False
     if not _try_transition(session, clock, order, PENDING_PAYMENT, PAID, "paid",
-                           detail={"method": "gateway", "payment_id": payment.id}):
+                           detail={"method": "gateway", "payment_id": payment.id},
+                           also={"payment_method": "gateway", "paid_at": clock.now()}):
         return False
     ledger.post(session, clock, key=f"payment:{payment.id}:capture", kind="order_payment",
                 memo=f"order {order.number}", reference=reference(order),
                 postings=payments.capture_postings(payment, ledger.SALES_REVENUE))
-    order.paid_at = clock.now()
-    order.payment_method = "gateway"
     return True
 
 
@@ -219,8 +217,8 @@ def ship(session: Session, clock: Clock, *, order_id: int, actor_id: int) -> Ord
 
 def deliver(session: Session, clock: Clock, *, order_id: int, actor_id: int) -> Order:
     order = get_order(session, order_id)
-    _transition(session, clock, order, SHIPPED, DELIVERED, "delivered", actor_id=actor_id)
-    order.delivered_at = clock.now()
+    _transition(session, clock, order, SHIPPED, DELIVERED, "delivered", actor_id=actor_id,
+                also={"delivered_at": clock.now()})
     _audit(session, clock, actor_id, "order.deliver", order)
     return order
 
@@ -293,24 +291,27 @@ def current_payments(session: Session, orders: Sequence[Order]) -> dict[int, Pay
 
 
 def _transition(session: Session, clock: Clock, order: Order, old: str, new: str, kind: str,
-                actor_id: int | None = None, detail: dict[str, Any] | None = None) -> None:
-    if not _try_transition(session, clock, order, old, new, kind, actor_id=actor_id, detail=detail):
+                actor_id: int | None = None, detail: dict[str, Any] | None = None,
+                also: dict[str, Any] | None = None) -> None:
+    if not _try_transition(session, clock, order, old, new, kind, actor_id=actor_id, detail=detail, also=also):
         raise Conflict("The order is {status} and cannot become {new}", status=order.status, new=new)
 
 
 def _try_transition(session: Session, clock: Clock, order: Order, old: str, new: str, kind: str,
-                    actor_id: int | None = None, detail: dict[str, Any] | None = None) -> bool:
+                    actor_id: int | None = None, detail: dict[str, Any] | None = None,
+                    also: dict[str, Any] | None = None) -> bool:
+    """Move ``old -> new`` (and write ``also`` in the same UPDATE) only if the order is still ``old``."""
     assert new in TRANSITIONS[old], f"{old} -> {new} is not in the lifecycle"
     now: datetime = clock.now()
+    values = {"status": new, "updated_at": now, **(also or {})}
     moved = affected(session.execute(update(Order).where(Order.id == order.id, Order.status == old)
-                                     .values(status=new, updated_at=now)))
-    if moved:
-        set_loaded(order, status=new, updated_at=now)
-    else:
+                                     .values(**values)))
+    if not moved:
         session.refresh(order, ["status", "updated_at"])
-    if moved:
-        _event(session, clock, order, kind, actor_id=actor_id, detail=detail)
-    return bool(moved)
+        return False
+    set_loaded(order, **values)
+    _event(session, clock, order, kind, actor_id=actor_id, detail=detail)
+    return True
 
 
 def _event(session: Session, clock: Clock, order: Order, kind: str, actor_id: int | None = None,

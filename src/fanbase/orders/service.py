@@ -65,10 +65,9 @@ def checkout(session: Session, clock: Clock, gateway: PaymentGateway, policy: Or
     if not cart.lines:
         raise ValidationFailed("The cart is empty")
     lines = [Line(sku=x.sku, quantity=x.quantity, unit_price_fen=x.unit_price_fen, name=x.title) for x in cart.lines]
-    order = create_order(session, clock, gateway, policy, customer_id=customer_id, lines=lines,
-                         payment_method=payment_method, shipping_address=shipping_address)
     cart_service.remove_ordered(session, customer_id, [x.sku for x in lines])
-    return order
+    return create_order(session, clock, gateway, policy, customer_id=customer_id, lines=lines,
+                        payment_method=payment_method, shipping_address=shipping_address)
 
 
 def create_order(session: Session, clock: Clock, gateway: PaymentGateway, policy: OrderPolicy, *,
@@ -89,10 +88,14 @@ def create_order(session: Session, clock: Clock, gateway: PaymentGateway, policy
     session.add(order)
     session.flush()
     order.number = f"{now.astimezone(policy.zone).strftime('%Y%m%d')}{order.id:010d}"
-    if allocate_stock:
-        inventory.allocate(session, clock, reference(order), [(x.sku, x.quantity) for x in lines])
     _event(session, clock, order, "created", detail={"total_fen": total, "source": source})
     start_payment(session, clock, gateway, order, payment_method, new_order=True)
+    if allocate_stock:
+        # Last on purpose: the stock rows of a popular SKU are what concurrent checkouts queue on, so
+        # they are locked for as short a time as possible (just this and the commit). A refusal still
+        # rolls back everything above, payment included.
+        inventory.allocate(session, clock, reference(order), [(x.sku, x.quantity) for x in lines])
+        session.flush()
     return order
 
 

@@ -21,6 +21,7 @@ from fanbase.clock import FixedClock
 from fanbase.config import Settings
 from fanbase.context import Context, build_context
 from fanbase.db import Database
+from tests.helpers import assert_ledger_balanced, seed_catalogue
 
 # argon2 at full strength costs ~50 ms a hash: tests use the cheapest parameters
 accounts.password_hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -52,18 +53,38 @@ def pg_database(worker_id: str) -> Iterator[Database | None]:
     database.dispose()
 
 
-@pytest.fixture
-def db(tmp_path: Path, pg_database: Database | None) -> Iterator[Database]:
+def fresh_database(directory: Path, pg_database: Database | None) -> Iterator[Database]:
+    """An empty database: the worker's PostgreSQL database truncated, or a new SQLite file."""
     if pg_database is not None:
         tables = ", ".join(f'"{t.name}"' for t in models.metadata.sorted_tables)
         with pg_database.engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         yield pg_database
         return
-    database = Database(f"sqlite:///{tmp_path / 'test.sqlite3'}")
+    database = Database(f"sqlite:///{directory / 'test.sqlite3'}")
     models.metadata.create_all(database.engine)
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def db(tmp_path: Path, pg_database: Database | None) -> Iterator[Database]:
+    yield from fresh_database(tmp_path, pg_database)
+
+
+@pytest.fixture(autouse=True)
+def ledger_balanced_after_every_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """DESIGN.md: the sum of all balances is always zero; asserted after every test that used a database."""
+    # asked for here, at set-up, so that the database outlives this check
+    database = request.getfixturevalue("db") if "db" in request.fixturenames else None
+    yield
+    if database is not None:
+        assert_ledger_balanced(database)
+
+
+@pytest.fixture
+def shop(db: Database, clock: FixedClock) -> None:
+    seed_catalogue(db, clock)
 
 
 @pytest.fixture

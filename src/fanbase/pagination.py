@@ -58,7 +58,7 @@ def page_request(limit: int | None, cursor: str | None) -> PageRequest:
     return PageRequest(limit=limit, after_id=decode_cursor(cursor))
 
 
-def make_page(rows: Sequence[T], request: PageRequest, id_of: type | None = None) -> Page[T]:
+def make_page(rows: Sequence[T], request: PageRequest) -> Page[T]:
     """``rows`` were fetched with ``limit + 1``: the extra row only says there is a next page."""
     has_more = len(rows) > request.limit
     items = rows[: request.limit]

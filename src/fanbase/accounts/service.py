@@ -96,12 +96,6 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
-def customer_names(session: Session, ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return {row[0]: row[1] for row in session.execute(select(User.id, User.name).where(User.id.in_(ids)))}
-
-
 # --- tokens ---------------------------------------------------------------------------------------
 
 

@@ -126,12 +126,6 @@ def get_variant(session: Session, sku: str) -> Variant:
     return variant
 
 
-def variants_by_sku(session: Session, skus: Sequence[str]) -> dict[str, Variant]:
-    if not skus:
-        return {}
-    return {v.sku: v for v in session.scalars(select(Variant).where(Variant.sku.in_(list(skus))))}
-
-
 @dataclass(frozen=True)
 class SkuInfo:
     price_fen: int

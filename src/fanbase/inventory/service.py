@@ -19,7 +19,7 @@ from fanbase.accounts.service import record_audit
 from fanbase.catalog.service import get_variant
 from fanbase.clock import Clock
 from fanbase.db import affected
-from fanbase.errors import Conflict, NotFound, OutOfStock, ValidationFailed
+from fanbase.errors import Conflict, OutOfStock, ValidationFailed
 from fanbase.inventory.models import (
     ALLOCATED,
     FULFILLED,
@@ -178,11 +178,3 @@ def _settle(session: Session, reference: str, new_status: str) -> int:
         total += allocation.quantity
     session.expire_all()
     return total
-
-
-def require_stock_row(session: Session, sku: str, location_code: str) -> StockView:
-    location = get_location(session, location_code)
-    level = _level(session, sku, location.id)
-    if level is None:
-        raise NotFound("No stock of {sku} at {location}", sku=sku, location=location_code)
-    return StockView(sku=sku, location=location_code, on_hand=level.on_hand, allocated=level.allocated)

@@ -24,6 +24,7 @@ from fanbase.catalog.api import router as catalog_router
 from fanbase.config import Settings
 from fanbase.context import Context, build_context
 from fanbase.errors import DomainError
+from fanbase.flashsale.api import router as flashsale_router
 from fanbase.i18n import N_, current_locale, gettext, negotiate
 from fanbase.inventory.api import router as inventory_router
 from fanbase.jobs import Scheduler, refresh_shared_state
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
             if scheduler:
                 scheduler.stop()
             context.broadcast.stop()
+            context.flash_writer.stop()
 
     # FastAPIOffline serves the /docs and /redoc assets from the package: no CDN, works on an intranet
     app: FastAPI = FastAPIOffline(title="Fanbase API", version="1.0", lifespan=lifespan,
@@ -119,7 +121,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
                               "integers in fen; errors are application/problem+json with a stable `code`.")
     app.state.ctx = context
     for router in (accounts_router, catalog_router, inventory_router, cart_router, orders_router,
-                   payments_router, sandbox_router):
+                   payments_router, sandbox_router, flashsale_router):
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(media_router)
     _install_error_handlers(app)

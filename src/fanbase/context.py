@@ -11,6 +11,8 @@ from fanbase.cache import TTLCache
 from fanbase.clock import Clock, SandboxClock, SystemClock
 from fanbase.config import Settings
 from fanbase.db import Database
+from fanbase.flashsale.gate import InProcessGate
+from fanbase.flashsale.writer import GroupCommitWriter
 from fanbase.orders.service import OrderPolicy
 from fanbase.payments.gateway import SandboxGateway
 
@@ -25,9 +27,11 @@ class Context:
     revocations: TokenRevocations = field(default_factory=TokenRevocations)
     product_pages: TTLCache[tuple[str, str], bytes] = field(default_factory=lambda: TTLCache(0))
     broadcast: Broadcast = field(default_factory=LocalBroadcast)
+    flash_gate: InProcessGate = field(default_factory=InProcessGate)
 
     def __post_init__(self) -> None:
         self.broadcast.subscribe(self._on_news)
+        self.flash_writer = GroupCommitWriter(self.db, self.clock, self.flash_gate, lambda: self.order_policy)
 
     def _on_news(self, topic: str, payload: str) -> None:
         if topic == TOKEN_REVOKED:

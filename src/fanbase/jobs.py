@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from fanbase import idempotency
 from fanbase.context import Context
+from fanbase.flashsale import service as flashsale
 from fanbase.orders import service as orders
 from fanbase.payments import service as payments
 from fanbase.sandbox import service as sandbox
@@ -27,6 +28,8 @@ JOBS: dict[str, Job] = {
     "expire_unpaid_orders": lambda s, ctx: orders.expire_unpaid(s, ctx.clock, ctx.gateway),
     "complete_delivered_orders": lambda s, ctx: orders.complete_delivered(s, ctx.clock, ctx.order_policy),
     "purge_idempotency_keys": lambda s, ctx: idempotency.purge_expired(s, ctx.clock),
+    # after expiry, so that units of orders that just closed go back to their sale in the same round
+    "return_flash_sale_units": lambda s, ctx: flashsale.take_back_released(s, ctx.flash_gate),
 }
 
 

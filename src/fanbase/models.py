@@ -4,6 +4,7 @@ from fanbase.accounts import models as accounts_models
 from fanbase.cart import models as cart_models
 from fanbase.catalog import models as catalog_models
 from fanbase.db import Base
+from fanbase.flashsale import models as flashsale_models
 from fanbase.idempotency import IdempotencyRecord
 from fanbase.inventory import models as inventory_models
 from fanbase.ledger import models as ledger_models
@@ -13,5 +14,5 @@ from fanbase.sandbox import models as sandbox_models
 
 metadata = Base.metadata
 
-__all__ = ["IdempotencyRecord", "accounts_models", "cart_models", "catalog_models", "inventory_models",
-           "ledger_models", "metadata", "orders_models", "payments_models", "sandbox_models"]
+__all__ = ["IdempotencyRecord", "accounts_models", "cart_models", "catalog_models", "flashsale_models",
+           "inventory_models", "ledger_models", "metadata", "orders_models", "payments_models", "sandbox_models"]

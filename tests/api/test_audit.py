@@ -21,6 +21,10 @@ def test_every_staff_write_is_audited(client, db, shop, fan, admin):  # type: ig
         ("POST", f"/api/v1/admin/orders/{order['id']}/deliver", None, "order.deliver"),
         ("POST", f"/api/v1/admin/orders/{order['id']}/refund", None, "order.refund"),
         ("POST", "/api/v1/admin/clock/advance", {"seconds": 60}, "clock.advance"),
+        ("POST", "/api/v1/admin/flash-sales", {"sku": "BAND9", "units": 2, "price_fen": 19900,
+                                              "reservations_open_at": "2027-01-01T10:00:00+08:00",
+                                              "starts_at": "2027-01-02T10:00:00+08:00",
+                                              "ends_at": "2027-01-02T12:00:00+08:00"}, "flash_sale.create"),
     ]
     for method, path, body, action in writes:
         reply = client.request(method, path, json=body, headers=auth(admin))
@@ -39,4 +43,5 @@ def test_admin_write_routes_are_all_covered(app) -> None:  # type: ignore[no-unt
     assert writes == {("POST", "/api/v1/admin/products"), ("PUT", "/api/v1/admin/stock/{sku}"),
                       ("POST", "/api/v1/admin/orders/{order_id}/ship"),
                       ("POST", "/api/v1/admin/orders/{order_id}/deliver"),
-                      ("POST", "/api/v1/admin/orders/{order_id}/refund"), ("POST", "/api/v1/admin/clock/advance")}
+                      ("POST", "/api/v1/admin/orders/{order_id}/refund"), ("POST", "/api/v1/admin/clock/advance"),
+                      ("POST", "/api/v1/admin/flash-sales")}

@@ -43,7 +43,7 @@ JSON = {"Content-Type": "application/json"}
 WEBHOOK = "/api/v1/payments/webhooks/sandbox"
 PUBLIC_ROUTES = {
     ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
-    ("GET", "/api/v1/products"), ("GET", "/api/v1/products/{slug}"),
+    ("GET", "/api/v1/products"), ("GET", "/api/v1/products/{slug}"), ("GET", "/api/v1/flash-sales/{sale_id}"),
     ("POST", "/api/v1/payments/webhooks/sandbox"),
     ("GET", "/api/v1/sandbox-gateway/payments/{payment_id}"),
     ("POST", "/api/v1/sandbox-gateway/payments/{payment_id}/approve"),
@@ -462,7 +462,8 @@ def _operations(world: World) -> list[tuple[str, str]]:
 
 def _concrete(path: str, world: World) -> str:
     return (path.replace("{order_id}", str(world.own_order)).replace("{sku}", "BAND9")
-            .replace("{slug}", "xiaomi-15").replace("{payment_id}", "pay_nope"))
+            .replace("{slug}", "xiaomi-15").replace("{payment_id}", "pay_nope")
+            .replace("{sale_id}", "1"))
 
 
 def test_every_private_route_needs_a_token(world: World, db: Database) -> None:

@@ -159,6 +159,34 @@ def fulfil(session: Session, reference: str) -> int:
     return _settle(session, reference, FULFILLED)
 
 
+def fulfil_part(session: Session, clock: Clock, reference: str, sku: str, quantity: int) -> None:
+    """Ship ``quantity`` units of ``sku`` out of a larger hold (a flash sale's set-aside units): the hold
+    shrinks, and on hand and allocated both drop. Raises Conflict if the hold has too few units."""
+    held = session.scalars(select(Allocation).where(Allocation.reference == reference, Allocation.sku == sku,
+                                                    Allocation.status == ALLOCATED)
+                           .order_by(Allocation.id)).all()
+    left = quantity
+    for allocation in held:
+        take = min(left, allocation.quantity)
+        shrunk = affected(session.execute(update(Allocation).where(Allocation.id == allocation.id,
+                                                                   Allocation.quantity >= take)
+                                          .values(quantity=Allocation.quantity - take)))
+        if not shrunk:
+            continue
+        session.execute(update(StockLevel).where(StockLevel.id == allocation.stock_level_id)
+                        .values(allocated=StockLevel.allocated - take, on_hand=StockLevel.on_hand - take))
+        session.add(Allocation(reference=f"{reference}:shipped", sku=sku, location_id=allocation.location_id,
+                               stock_level_id=allocation.stock_level_id, quantity=take, status=FULFILLED,
+                               created_at=clock.now()))
+        left -= take
+        if left == 0:
+            break
+    if left:
+        raise Conflict("The units held for {reference} are fewer than {quantity}", reference=reference,
+                       quantity=quantity)
+    session.expire_all()
+
+
 def _settle(session: Session, reference: str, new_status: str) -> int:
     total = 0
     held = session.scalars(select(Allocation).where(Allocation.reference == reference,

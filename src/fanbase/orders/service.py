@@ -6,7 +6,7 @@ for the same order cannot both win) and writes an event to the order's timeline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -103,6 +103,58 @@ def reference(order: Order) -> str:
     return f"order:{order.id}"
 
 
+@dataclass(frozen=True)
+class StockHooks:
+    """Where an order's units are held. Cart orders hold their own allocation; an order made by another
+    domain (a flash sale holds units for all its orders) registers hooks for its ``source``."""
+
+    release: Callable[[Session, Clock, Order], object]  # the order closed before shipping
+    fulfil: Callable[[Session, Clock, Order], object]  # the order shipped
+
+
+_OWN_ALLOCATION = StockHooks(release=lambda session, clock, order: inventory.release(session, reference(order)),
+                             fulfil=lambda session, clock, order: inventory.fulfil(session, reference(order)))
+_STOCK_HOOKS: dict[str, StockHooks] = {}
+
+
+def register_stock_hooks(source: str, hooks: StockHooks) -> None:
+    _STOCK_HOOKS[source] = hooks
+
+
+def _stock(order: Order) -> StockHooks:
+    return _STOCK_HOOKS.get(order.source, _OWN_ALLOCATION)
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    customer_id: int
+    lines: Sequence[Line]
+    payment_window: timedelta
+    source: str
+
+
+def create_unpaid_orders(session: Session, clock: Clock, policy: OrderPolicy, new: Sequence[NewOrder]) -> list[Order]:
+    """Many ``pending_payment`` orders in one flush, without allocating stock or opening a payment: for
+    domains that hold the units themselves and write orders in batches (flash sales). The customer pays
+    with ``POST /orders/{id}/pay``."""
+    now = clock.now()
+    orders = [Order(customer_id=n.customer_id, status=PENDING_PAYMENT, payment_method="gateway",
+                    total_fen=sum(x.unit_price_fen * x.quantity for x in n.lines),
+                    payment_due_at=now + n.payment_window,
+                    shipping_address={}, source=n.source, created_at=now, updated_at=now,
+                    lines=[OrderLine(sku=x.sku, name=x.name[:300], quantity=x.quantity, unit_price_fen=x.unit_price_fen)
+                           for x in n.lines],
+                    events=[OrderEvent(kind="created", status=PENDING_PAYMENT, detail={"source": n.source}, at=now)])
+              for n in new]
+    session.add_all(orders)
+    session.flush()
+    day = now.astimezone(policy.zone).strftime("%Y%m%d")
+    for order in orders:
+        order.number = f"{day}{order.id:010d}"
+    session.flush()
+    return orders
+
+
 def start_payment(session: Session, clock: Clock, gateway: PaymentGateway, order: Order, method: str,
                   new_order: bool = False) -> None:
     """Gateway: open a payment the customer completes at the bank. Wallet or fund: pay now or raise
@@ -186,7 +238,7 @@ def _close_unpaid(session: Session, clock: Clock, gateway: PaymentGateway, order
                   actor_id: int | None) -> bool:
     if not _try_transition(session, clock, order, PENDING_PAYMENT, CANCELLED, kind, actor_id=actor_id):
         return False
-    inventory.release(session, reference(order))
+    _stock(order).release(session, clock, order)
     for pending in payments.pending_payments(session, PURPOSE, order.id):
         payments.cancel_payment(session, clock, gateway, pending)
     return True
@@ -197,7 +249,7 @@ def _refund(session: Session, clock: Clock, gateway: PaymentGateway, order: Orde
     _transition(session, clock, order, expected, new_status, "refunded", actor_id=actor_id,
                 detail={"amount_fen": order.total_fen, "method": order.payment_method})
     if expected == PAID:
-        inventory.release(session, reference(order))  # never left the warehouse
+        _stock(order).release(session, clock, order)  # never left the warehouse
     captured = payments.captured_payment(session, PURPOSE, order.id)
     if captured is not None:
         payments.refund_gateway_payment(session, clock, gateway, captured, ledger.REFUNDS)
@@ -213,7 +265,7 @@ def _refund(session: Session, clock: Clock, gateway: PaymentGateway, order: Orde
 def ship(session: Session, clock: Clock, *, order_id: int, actor_id: int) -> Order:
     order = get_order(session, order_id)
     _transition(session, clock, order, PAID, SHIPPED, "shipped", actor_id=actor_id)
-    inventory.fulfil(session, reference(order))
+    _stock(order).fulfil(session, clock, order)
     _audit(session, clock, actor_id, "order.ship", order)
     return order
 

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import AwareDatetime, BaseModel, Field, Strict
+from starlette.concurrency import run_in_threadpool
+
+from fanbase.accounts.service import require_staff
+from fanbase.context import Context
+from fanbase.flashsale import service
+from fanbase.flashsale.gate import SaleState
+from fanbase.flashsale.models import FlashSale
+from fanbase.orders.api import order_out
+from fanbase.web import Ctx, CurrentCaller, FastJSONResponse, InputModel, Staff, iso
+
+router = APIRouter(tags=["flash sales"])
+SaleId = Annotated[int, Path(ge=1, le=2**62)]
+# ISO 8601 text with an offset (JSON has no datetime type, so strict mode is relaxed for these fields)
+Timestamp = Annotated[AwareDatetime, Strict(False)]
+
+
+class SaleIn(InputModel):
+    sku: str = Field(min_length=1, max_length=64)
+    units: int = Field(ge=1, le=service.MAX_UNITS)
+    price_fen: int = Field(gt=0, le=10**10)
+    reservations_open_at: Timestamp
+    starts_at: Timestamp
+    ends_at: Timestamp
+    per_customer_limit: int = Field(default=1, ge=1, le=1000)
+    payment_window_seconds: int = Field(default=15 * 60, ge=60, le=7 * 24 * 3600)
+    mode: Literal["first_come", "lottery"] = "first_come"
+    require_purchase_token: bool = False
+
+
+class SaleOut(BaseModel):
+    id: int
+    sku: str
+    units: int
+    price_fen: int
+    remaining: int
+    reservations: int
+    status: str
+    starts_at: str
+    ends_at: str
+    reservations_open_at: str
+    per_customer_limit: int
+    payment_window_seconds: int
+    mode: str
+    require_purchase_token: bool
+
+
+class ReservationOut(BaseModel):
+    sale_id: int
+    customer_id: int
+
+
+class TokenOut(BaseModel):
+    purchase_token: str
+
+
+class PurchaseIn(InputModel):
+    quantity: int = Field(default=1, ge=1, le=1000)
+    purchase_token: str | None = Field(default=None, max_length=128)
+
+
+def _view(ctx: Context, sale: FlashSale, remaining: int, reservations: int) -> dict[str, Any]:
+    return {"id": sale.id, "sku": sale.sku, "units": sale.units, "price_fen": sale.price_fen,
+            "remaining": remaining, "reservations": reservations,
+            "status": service.status(sale, ctx.clock.now(), remaining),
+            "starts_at": iso(ctx, sale.starts_at), "ends_at": iso(ctx, sale.ends_at),
+            "reservations_open_at": iso(ctx, sale.reservations_open_at),
+            "per_customer_limit": sale.per_customer_limit, "payment_window_seconds": sale.payment_window_seconds,
+            "mode": sale.mode, "require_purchase_token": sale.require_purchase_token}
+
+
+def _remaining(ctx: Context, session: Any, sale: FlashSale) -> int:
+    state = ctx.flash_gate.state(sale.id)
+    return state.remaining if state is not None else sale.units - service.live_units(session, sale.id)
+
+
+@router.post("/admin/flash-sales", status_code=201, response_model=SaleOut)
+def create_sale(body: SaleIn, caller: Staff, ctx: Ctx) -> FastJSONResponse:
+    require_staff(caller, "operator")
+    with ctx.db.uow() as session:
+        sale = service.create_sale(session, ctx.clock, service.SaleSpec(**body.model_dump()), caller.user_id)
+        view = _view(ctx, sale, sale.units, 0)
+    return FastJSONResponse(view, status_code=201)
+
+
+@router.get("/flash-sales/{sale_id}", response_model=SaleOut)
+def get_sale(sale_id: SaleId, ctx: Ctx) -> FastJSONResponse:
+    with ctx.db.read() as session:
+        sale = service.get_sale(session, sale_id)
+        return FastJSONResponse(_view(ctx, sale, _remaining(ctx, session, sale),
+                                      service.reservation_count(session, sale_id)))
+
+
+@router.post("/flash-sales/{sale_id}/reservations", status_code=201, response_model=ReservationOut)
+def reserve(sale_id: SaleId, caller: CurrentCaller, ctx: Ctx) -> ReservationOut:
+    with ctx.db.uow() as session:
+        service.reserve(session, ctx.clock, sale_id, caller.user_id)
+    ctx.flash_gate.add_reservation(sale_id, caller.user_id)  # after the commit
+    return ReservationOut(sale_id=sale_id, customer_id=caller.user_id)
+
+
+@router.post("/flash-sales/{sale_id}/purchase-tokens", status_code=201, response_model=TokenOut)
+def purchase_token(sale_id: SaleId, caller: CurrentCaller, ctx: Ctx) -> TokenOut:
+    with ctx.db.read() as session:
+        token = service.issue_purchase_token(session, ctx.clock, ctx.secret_key, sale_id, caller.user_id)
+    return TokenOut(purchase_token=token)
+
+
+@router.post("/flash-sales/{sale_id}/purchase", status_code=201)
+async def purchase(sale_id: SaleId, caller: CurrentCaller, ctx: Ctx,
+                   body: PurchaseIn | None = None) -> FastJSONResponse:
+    """Decided in memory by the gate; a 201 means the order row is committed (group commit)."""
+    body = body or PurchaseIn()
+    state = ctx.flash_gate.state(sale_id)
+    if state is None:  # the first attempt in this process loads the sale from committed data
+        state = await run_in_threadpool(_load, ctx, sale_id)
+    future = service.attempt(ctx.flash_gate, ctx.flash_writer.submit, ctx.clock, ctx.secret_key, state,
+                             caller.user_id, body.quantity, body.purchase_token)
+    order = await asyncio.wrap_future(future)
+    return FastJSONResponse(order_out(ctx, order, None), status_code=201)
+
+
+def _load(ctx: Context, sale_id: int) -> SaleState:
+    with ctx.db.uow() as session:
+        return service.ensure_loaded(session, ctx.flash_gate, sale_id)

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     job_interval_seconds: float = Field(default=5.0, gt=0, description="How often scheduled jobs run.")
     product_cache_seconds: float = Field(default=1.0, ge=0, description="How long a product page answer "
                                          "may be reused (stock shown may lag this much; checkout is exact).")
+    purchase_rate_per_customer: int = Field(default=5, ge=0, description="Flash-sale purchase attempts per "
+                                            "customer per second (0: no limit).")
+    purchase_rate_per_ip: int = Field(default=200, ge=0, description="Flash-sale purchase attempts per client "
+                                      "address per second (0: no limit).")
     sqlite_synchronous: str = Field(default="NORMAL", description="SQLite PRAGMA synchronous (WAL: NORMAL is durable "
                                     "against process crashes).")
 

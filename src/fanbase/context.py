@@ -15,6 +15,7 @@ from fanbase.flashsale.gate import InProcessGate
 from fanbase.flashsale.writer import GroupCommitWriter
 from fanbase.orders.service import OrderPolicy
 from fanbase.payments.gateway import SandboxGateway
+from fanbase.ratelimit import InProcessRateLimiter, RateLimiter, make_rate_limiter
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Context:
     product_pages: TTLCache[tuple[str, str], bytes] = field(default_factory=lambda: TTLCache(0))
     broadcast: Broadcast = field(default_factory=LocalBroadcast)
     flash_gate: InProcessGate = field(default_factory=InProcessGate)
+    rate_limiter: RateLimiter = field(default_factory=InProcessRateLimiter)
 
     def __post_init__(self) -> None:
         self.broadcast.subscribe(self._on_news)
@@ -58,4 +60,5 @@ def build_context(settings: Settings, *, db: Database | None = None, clock: Cloc
                    gateway=SandboxGateway(settings.sandbox_webhook_secret, settings.public_url),
                    secret_key=settings.resolved_secret_key(),
                    product_pages=TTLCache(settings.product_cache_seconds),
-                   broadcast=make_broadcast(settings.redis_url))
+                   broadcast=make_broadcast(settings.redis_url),
+                   rate_limiter=make_rate_limiter(settings.redis_url))

@@ -44,6 +44,7 @@ WEBHOOK = "/api/v1/payments/webhooks/sandbox"
 PUBLIC_ROUTES = {
     ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
     ("GET", "/api/v1/products"), ("GET", "/api/v1/products/{slug}"), ("GET", "/api/v1/flash-sales/{sale_id}"),
+    ("GET", "/api/v1/flash-sales/{sale_id}/events"),
     ("POST", "/api/v1/payments/webhooks/sandbox"),
     ("GET", "/api/v1/sandbox-gateway/payments/{payment_id}"),
     ("POST", "/api/v1/sandbox-gateway/payments/{payment_id}/approve"),

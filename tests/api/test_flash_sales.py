@@ -124,3 +124,32 @@ def test_bad_sales_are_refused(client, shop, admin, fan, sale_body):  # type: ig
     assert client.post("/api/v1/admin/flash-sales", json=sale_body, headers=auth(fan)).status_code == 403
     assert client.get("/api/v1/flash-sales/999").json()["code"] == "not_found"
     assert client.post("/api/v1/flash-sales/999/reservations", headers=auth(fan)).status_code == 404
+
+
+def test_purchase_attempts_are_rate_limited(client, db, ctx, clock, shop, admin, sale_body):  # type: ignore[no-untyped-def]
+    ctx.settings.purchase_rate_per_customer = 2
+    sale = create(client, admin, sale_body | {"units": 5, "per_customer_limit": 5})
+    (fan,) = fans(db, ctx, clock, 1)
+    client.post(f"/api/v1/flash-sales/{sale['id']}/reservations", headers=auth(fan))
+    clock.advance(START)
+    replies = [buy(client, sale, fan) for _ in range(5)]
+    limited = [r for r in replies if r.status_code == 429]
+    # 5 attempts in well under two one-second windows: one window saw at least 3
+    assert limited, [r.status_code for r in replies]
+    assert limited[0].json()["code"] == "rate_limited" and int(limited[0].headers["Retry-After"]) >= 1
+
+
+def test_live_remaining_units_as_server_sent_events(client, db, ctx, clock, shop, admin, sale_body):  # type: ignore[no-untyped-def]
+    import orjson
+
+    sale = create(client, admin, sale_body)
+    (fan,) = fans(db, ctx, clock, 1)
+    client.post(f"/api/v1/flash-sales/{sale['id']}/reservations", headers=auth(fan))
+    clock.advance(START)
+    assert buy(client, sale, fan).status_code == 201
+    with client.stream("GET", f"/api/v1/flash-sales/{sale['id']}/events?max_events=1") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        text = b"".join(stream.iter_bytes()).decode()
+    event, data = text.strip().split("\n")
+    assert event == "event: sale"
+    assert orjson.loads(data.removeprefix("data: ")) == {"id": sale["id"], "remaining": 2, "status": "live"}

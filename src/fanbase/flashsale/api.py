@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import asyncio
+import math
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+import orjson
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, Strict
 from starlette.concurrency import run_in_threadpool
 
 from fanbase.accounts.service import require_staff
 from fanbase.context import Context
+from fanbase.errors import DomainError
 from fanbase.flashsale import service
 from fanbase.flashsale.gate import SaleState
 from fanbase.flashsale.models import FlashSale
@@ -97,6 +102,59 @@ def get_sale(sale_id: SaleId, ctx: Ctx) -> FastJSONResponse:
                                       service.reservation_count(session, sale_id)))
 
 
+@router.get("/flash-sales/{sale_id}/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+async def sale_events(sale_id: SaleId, request: Request, ctx: Ctx,
+                      max_events: Annotated[int, Query(ge=1, le=100_000)] = 100_000) -> StreamingResponse:
+    """Server-sent events: the sale's remaining units and status whenever they change (checked four
+    times a second, a comment line every 15 s keeps proxies from closing the stream). Ends with the sale."""
+    sale = await run_in_threadpool(_sale, ctx, sale_id)
+
+    async def stream() -> AsyncIterator[bytes]:
+        last: tuple[int, str] | None = None
+        sent, quiet = 0, 0.0
+        while sent < max_events and not await request.is_disconnected():
+            remaining = await _live_remaining(ctx, sale)
+            state = (remaining, service.status(sale, ctx.clock.now(), remaining))
+            if state != last:
+                last, quiet = state, 0.0
+                sent += 1
+                yield b"event: sale\ndata: " + orjson.dumps({"id": sale.id, "remaining": state[0],
+                                                             "status": state[1]}) + b"\n\n"
+                if state[1] == "ended":
+                    return
+            elif quiet >= 15:
+                quiet = 0.0
+                yield b": still here\n\n"
+            await asyncio.sleep(SSE_POLL_SECONDS)
+            quiet += SSE_POLL_SECONDS
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+SSE_POLL_SECONDS = 0.25
+
+
+def _sale(ctx: Context, sale_id: int) -> FlashSale:
+    with ctx.db.read() as session:
+        sale = service.get_sale(session, sale_id)
+        session.expunge(sale)  # kept (read-only) for the life of the stream
+        return sale
+
+
+async def _live_remaining(ctx: Context, sale: FlashSale) -> int:
+    state = ctx.flash_gate.state(sale.id)
+    if state is not None:
+        return state.remaining
+
+    def from_database() -> int:
+        with ctx.db.read() as session:
+            return sale.units - service.live_units(session, sale.id)
+
+    return await run_in_threadpool(from_database)
+
+
 @router.post("/flash-sales/{sale_id}/reservations", status_code=201, response_model=ReservationOut)
 def reserve(sale_id: SaleId, caller: CurrentCaller, ctx: Ctx) -> ReservationOut:
     with ctx.db.uow() as session:
@@ -113,10 +171,11 @@ def purchase_token(sale_id: SaleId, caller: CurrentCaller, ctx: Ctx) -> TokenOut
 
 
 @router.post("/flash-sales/{sale_id}/purchase", status_code=201)
-async def purchase(sale_id: SaleId, caller: CurrentCaller, ctx: Ctx,
+async def purchase(sale_id: SaleId, request: Request, caller: CurrentCaller, ctx: Ctx,
                    body: PurchaseIn | None = None) -> FastJSONResponse:
     """Decided in memory by the gate; a 201 means the order row is committed (group commit)."""
     body = body or PurchaseIn()
+    _rate_limit(ctx, request, caller.user_id)
     state = ctx.flash_gate.state(sale_id)
     if state is None:  # the first attempt in this process loads the sale from committed data
         state = await run_in_threadpool(_load, ctx, sale_id)
@@ -124,6 +183,17 @@ async def purchase(sale_id: SaleId, caller: CurrentCaller, ctx: Ctx,
                              caller.user_id, body.quantity, body.purchase_token)
     order = await asyncio.wrap_future(future)
     return FastJSONResponse(order_out(ctx, order, None), status_code=201)
+
+
+def _rate_limit(ctx: Context, request: Request, customer_id: int) -> None:
+    """Per fan and per address, before anything else (DESIGN.md anti-abuse); 429 with Retry-After."""
+    address = request.client.host if request.client else "unknown"
+    for key, limit in ((f"purchase:customer:{customer_id}", ctx.settings.purchase_rate_per_customer),
+                       (f"purchase:ip:{address}", ctx.settings.purchase_rate_per_ip)):
+        wait = ctx.rate_limiter.hit(key, limit, 1.0)
+        if wait is not None:
+            raise DomainError("Too many attempts; please wait a moment", code="rate_limited",
+                              headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
 
 def _load(ctx: Context, sale_id: int) -> SaleState:

@@ -153,3 +153,28 @@ def test_live_remaining_units_as_server_sent_events(client, db, ctx, clock, shop
     event, data = text.strip().split("\n")
     assert event == "event: sale"
     assert orjson.loads(data.removeprefix("data: ")) == {"id": sale["id"], "remaining": 2, "status": "live"}
+
+
+def test_database_outage_answers_503_and_sells_nothing(client, db, ctx, clock, shop, admin, sale_body):  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    sale = create(client, admin, sale_body | {"units": 1})
+    (fan,) = fans(db, ctx, clock, 1)
+    client.post(f"/api/v1/flash-sales/{sale['id']}/reservations", headers=auth(fan))
+    clock.advance(START)
+
+    def outage(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO orders"):
+            raise OperationalError(statement, parameters, Exception("connection refused"))
+
+    event.listen(db.engine, "before_cursor_execute", outage)
+    try:
+        reply = buy(client, sale, fan)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", outage)
+    assert reply.status_code == 503 and reply.json()["code"] == "service_unavailable"
+    assert reply.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/api/v1/orders", headers=auth(fan)).json()["items"] == []
+    assert client.get(f"/api/v1/flash-sales/{sale['id']}").json()["remaining"] == 1  # the unit went back
+    assert buy(client, sale, fan).status_code == 201

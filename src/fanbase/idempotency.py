@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fanbase.clock import Clock
-from fanbase.db import Base, BigId, Database, UTCDateTime, affected
+from fanbase.db import Base, BigId, Database, UTCDateTime, affected, insert_if_absent
 from fanbase.errors import DomainError, ValidationFailed
 
 TTL = timedelta(hours=24)
@@ -57,8 +57,7 @@ def run_once(db: Database, clock: Clock, *, caller: str, key: str | None, reques
         with db.uow() as session:
             status, body = action(session)
         return StoredResponse(status, body, replayed=False)
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ValidationFailed("Idempotency-Key must be 1 to {max} printable characters", max=MAX_KEY_LENGTH)
+    check_key(key)
     try:
         with db.uow() as session:
             stored = _stored(session, clock, caller, key, request_fingerprint)
@@ -114,6 +113,33 @@ def _remember_refusal(db: Database, clock: Clock, caller: str, key: str, request
                                               created_at=clock.now()))
     except (IntegrityError, DomainError):
         pass
+
+
+def check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationFailed("Idempotency-Key must be 1 to {max} printable characters", max=MAX_KEY_LENGTH)
+
+
+def lookup(db: Database, clock: Clock, *, caller: str, key: str, request_fingerprint: str) -> StoredResponse | None:
+    """For paths that cannot run inside one transaction with the key (flash-sale purchases, written by
+    group commit): the first answer, if there is one."""
+    check_key(key)
+    with db.read() as session:
+        record = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.caller == caller,
+                                                                IdempotencyRecord.key == key))
+        if record is None or record.created_at <= clock.now() - TTL:
+            return None
+        if record.fingerprint != request_fingerprint:
+            raise DomainError("This Idempotency-Key was used for a different request", code="conflict")
+        return StoredResponse(record.status_code, record.body, replayed=True)
+
+
+def remember(db: Database, clock: Clock, *, caller: str, key: str, request_fingerprint: str, status_code: int,
+             body: Any) -> None:
+    """Store the answer given for a key (the first one wins if two raced)."""
+    with db.uow() as session:
+        insert_if_absent(session, IdempotencyRecord, caller=caller, key=key, fingerprint=request_fingerprint,
+                         status_code=status_code, body=_jsonable(body), created_at=clock.now())
 
 
 def _jsonable(body: Any) -> Any:

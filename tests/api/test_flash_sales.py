@@ -178,3 +178,19 @@ def test_database_outage_answers_503_and_sells_nothing(client, db, ctx, clock, s
     assert client.get("/api/v1/orders", headers=auth(fan)).json()["items"] == []
     assert client.get(f"/api/v1/flash-sales/{sale['id']}").json()["remaining"] == 1  # the unit went back
     assert buy(client, sale, fan).status_code == 201
+
+
+def test_a_replayed_idempotency_key_returns_the_first_order(client, db, ctx, clock, shop, admin, sale_body):  # type: ignore[no-untyped-def]
+    sale = create(client, admin, sale_body | {"per_customer_limit": 2})
+    (fan,) = fans(db, ctx, clock, 1)
+    client.post(f"/api/v1/flash-sales/{sale['id']}/reservations", headers=auth(fan))
+    clock.advance(START)
+    url = f"/api/v1/flash-sales/{sale['id']}/purchase"
+    first = client.post(url, headers=auth(fan) | {"Idempotency-Key": "buy-1"})
+    again = client.post(url, headers=auth(fan) | {"Idempotency-Key": "buy-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert len(client.get("/api/v1/orders", headers=auth(fan)).json()["items"]) == 1
+    assert client.get(f"/api/v1/flash-sales/{sale['id']}").json()["remaining"] == 2
+    other = client.post(url, json={"quantity": 1}, headers=auth(fan) | {"Idempotency-Key": "buy-1"})
+    assert other.status_code == 409  # the same key for a different request

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, Strict
 from starlette.concurrency import run_in_threadpool
 
+from fanbase import idempotency
 from fanbase.accounts.service import require_staff
 from fanbase.context import Context
 from fanbase.errors import DomainError
@@ -176,13 +177,40 @@ async def purchase(sale_id: SaleId, request: Request, caller: CurrentCaller, ctx
     """Decided in memory by the gate; a 201 means the order row is committed (group commit)."""
     body = body or PurchaseIn()
     _rate_limit(ctx, request, caller.user_id)
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return FastJSONResponse(await _buy(ctx, sale_id, caller.user_id, body), status_code=201)
+    # A replayed key returns the first order. The answer is stored after the group commit, so a twin
+    # sent at the very same moment is held off in this process (and bounded by the per-fan limit).
+    who, fingerprint = f"user:{caller.user_id}", idempotency.fingerprint("POST", request.url.path, await request.body())
+    stored = await run_in_threadpool(lambda: idempotency.lookup(ctx.db, ctx.clock, caller=who, key=key,
+                                                                request_fingerprint=fingerprint))
+    if stored is not None:
+        return FastJSONResponse(stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"})
+    if (who, key) in _KEYS_IN_FLIGHT:
+        raise DomainError("A request with this Idempotency-Key is still being processed", code="conflict")
+    _KEYS_IN_FLIGHT.add((who, key))
+    try:
+        answer = await _buy(ctx, sale_id, caller.user_id, body)
+        await run_in_threadpool(lambda: idempotency.remember(ctx.db, ctx.clock, caller=who, key=key,
+                                                             request_fingerprint=fingerprint, status_code=201,
+                                                             body=answer))
+    finally:
+        _KEYS_IN_FLIGHT.discard((who, key))
+    return FastJSONResponse(answer, status_code=201)
+
+
+_KEYS_IN_FLIGHT: set[tuple[str, str]] = set()
+
+
+async def _buy(ctx: Context, sale_id: int, customer_id: int, body: PurchaseIn) -> dict[str, Any]:
     state = ctx.flash_gate.state(sale_id)
     if state is None:  # the first attempt in this process loads the sale from committed data
         state = await run_in_threadpool(_load, ctx, sale_id)
     future = service.attempt(ctx.flash_gate, ctx.flash_writer.submit, ctx.clock, ctx.secret_key, state,
-                             caller.user_id, body.quantity, body.purchase_token)
+                             customer_id, body.quantity, body.purchase_token)
     order = await asyncio.wrap_future(future)
-    return FastJSONResponse(order_out(ctx, order, None), status_code=201)
+    return order_out(ctx, order, None)
 
 
 def _rate_limit(ctx: Context, request: Request, customer_id: int) -> None:

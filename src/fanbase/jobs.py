@@ -30,6 +30,7 @@ JOBS: dict[str, Job] = {
     "purge_idempotency_keys": lambda s, ctx: idempotency.purge_expired(s, ctx.clock),
     # after expiry, so that units of orders that just closed go back to their sale in the same round
     "return_flash_sale_units": lambda s, ctx: flashsale.take_back_released(s, ctx.flash_gate),
+    "close_ended_flash_sales": lambda s, ctx: flashsale.close_ended_sales(s, ctx.clock),
 }
 
 

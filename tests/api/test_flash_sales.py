@@ -194,3 +194,28 @@ def test_a_replayed_idempotency_key_returns_the_first_order(client, db, ctx, clo
     assert client.get(f"/api/v1/flash-sales/{sale['id']}").json()["remaining"] == 2
     other = client.post(url, json={"quantity": 1}, headers=auth(fan) | {"Idempotency-Key": "buy-1"})
     assert other.status_code == 409  # the same key for a different request
+
+
+def test_an_ended_sale_gives_unsold_units_back_to_stock(client, db, ctx, clock, shop, admin, sale_body):  # type: ignore[no-untyped-def]
+    sale = create(client, admin, sale_body | {"units": 5, "payment_window_seconds": 900})
+    buyer, payer = fans(db, ctx, clock, 2)
+    for fan in (buyer, payer):
+        client.post(f"/api/v1/flash-sales/{sale['id']}/reservations", headers=auth(fan))
+    clock.advance(START)
+    unpaid = buy(client, sale, buyer).json()
+    paid = buy(client, sale, payer).json()
+    pay = client.post(f"/api/v1/orders/{paid['id']}/pay", json={"payment_method": "gateway"}, headers=auth(payer))
+    client.post(f"/api/v1/sandbox-gateway/payments/{pay.json()['payment']['id']}/approve")
+    assert client.get("/api/v1/products/xiaomi-15").json()["variants"][0]["available"] == 95
+
+    reply = client.post("/api/v1/admin/clock/advance", json={"seconds": 600}, headers=auth(admin))  # the end
+    assert reply.json()["jobs"]["close_ended_flash_sales"] == 1
+    # 3 unsold units are ordinary stock again; 2 stay held for the two open orders
+    assert client.get("/api/v1/products/xiaomi-15").json()["variants"][0]["available"] == 98
+    client.post("/api/v1/admin/clock/advance", json={"seconds": 300}, headers=auth(admin))  # unpaid expires
+    assert client.get(f"/api/v1/orders/{unpaid['id']}", headers=auth(buyer)).json()["status"] == "cancelled"
+    assert client.get("/api/v1/products/xiaomi-15").json()["variants"][0]["available"] == 99
+    shipped = client.post(f"/api/v1/admin/orders/{paid['id']}/ship", headers=auth(admin))
+    assert shipped.status_code == 200
+    stock = client.get("/api/v1/admin/stock/XM15-256", headers=auth(admin)).json()[0]
+    assert stock == {"sku": "XM15-256", "location": "main", "on_hand": 99, "allocated": 0, "available": 99}

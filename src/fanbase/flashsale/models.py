@@ -29,6 +29,8 @@ class FlashSale(Base):
     require_purchase_token: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[int | None] = mapped_column(BigId, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # set when the sale ended and its unsold units went back to ordinary stock
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Reservation(Base):

@@ -212,8 +212,37 @@ def write_wins(session: Session, clock: Clock, policy: orders.OrderPolicy, wins:
 
 
 def _release(session: Session, clock: Clock, order: Order) -> None:
-    session.execute(update(Purchase).where(Purchase.order_id == order.id, Purchase.released_at.is_(None))
-                    .values(released_at=clock.now()))
+    """A sale order closed before shipping: its units belong to the sale again, or, once the sale has
+    ended and closed, to ordinary stock."""
+    released = affected(session.execute(update(Purchase)
+                                        .where(Purchase.order_id == order.id, Purchase.released_at.is_(None))
+                                        .values(released_at=clock.now())))
+    purchase = session.scalar(select(Purchase).where(Purchase.order_id == order.id))
+    if not released or purchase is None:
+        return
+    sale = get_sale(session, purchase.sale_id)
+    if sale.closed_at is not None:
+        inventory.release_part(session, clock, hold_reference(sale.id), sale.sku, purchase.quantity)
+        session.execute(update(Purchase).where(Purchase.id == purchase.id).values(returned=True))
+
+
+def close_ended_sales(session: Session, clock: Clock) -> int:
+    """Scheduled: a sale that ended gives its unsold units back to ordinary stock. Units of orders still
+    open stay held for them (and follow them back to stock if they close unpaid). Returns sales closed."""
+    closed = 0
+    for sale in session.scalars(select(FlashSale).where(FlashSale.ends_at <= clock.now(),
+                                                        FlashSale.closed_at.is_(None)).limit(100)):
+        if not affected(session.execute(update(FlashSale).where(FlashSale.id == sale.id,
+                                                                FlashSale.closed_at.is_(None))
+                                        .values(closed_at=clock.now()))):
+            continue
+        # held now = units - shipped; what open orders still need = live - shipped; the rest is unsold
+        unsold = sale.units - live_units(session, sale.id)
+        inventory.release_part(session, clock, hold_reference(sale.id), sale.sku, unsold)
+        session.execute(update(Purchase).where(Purchase.sale_id == sale.id, Purchase.released_at.is_not(None))
+                        .values(returned=True))
+        closed += 1
+    return closed
 
 
 def _fulfil(session: Session, clock: Clock, order: Order) -> None:

@@ -162,6 +162,18 @@ def fulfil(session: Session, reference: str) -> int:
 def fulfil_part(session: Session, clock: Clock, reference: str, sku: str, quantity: int) -> None:
     """Ship ``quantity`` units of ``sku`` out of a larger hold (a flash sale's set-aside units): the hold
     shrinks, and on hand and allocated both drop. Raises Conflict if the hold has too few units."""
+    _take_from_hold(session, clock, reference, sku, quantity, shipped=True)
+
+
+def release_part(session: Session, clock: Clock, reference: str, sku: str, quantity: int) -> None:
+    """Give ``quantity`` units of a larger hold back to ordinary stock (a flash sale that ended)."""
+    _take_from_hold(session, clock, reference, sku, quantity, shipped=False)
+
+
+def _take_from_hold(session: Session, clock: Clock, reference: str, sku: str, quantity: int, *,
+                    shipped: bool) -> None:
+    if quantity <= 0:
+        return
     held = session.scalars(select(Allocation).where(Allocation.reference == reference, Allocation.sku == sku,
                                                     Allocation.status == ALLOCATED)
                            .order_by(Allocation.id)).all()
@@ -173,11 +185,13 @@ def fulfil_part(session: Session, clock: Clock, reference: str, sku: str, quanti
                                           .values(quantity=Allocation.quantity - take)))
         if not shrunk:
             continue
-        session.execute(update(StockLevel).where(StockLevel.id == allocation.stock_level_id)
-                        .values(allocated=StockLevel.allocated - take, on_hand=StockLevel.on_hand - take))
-        session.add(Allocation(reference=f"{reference}:shipped", sku=sku, location_id=allocation.location_id,
-                               stock_level_id=allocation.stock_level_id, quantity=take, status=FULFILLED,
-                               created_at=clock.now()))
+        values = {"allocated": StockLevel.allocated - take}
+        if shipped:
+            values["on_hand"] = StockLevel.on_hand - take
+        session.execute(update(StockLevel).where(StockLevel.id == allocation.stock_level_id).values(**values))
+        session.add(Allocation(reference=f"{reference}:{'shipped' if shipped else 'released'}", sku=sku,
+                               location_id=allocation.location_id, stock_level_id=allocation.stock_level_id,
+                               quantity=take, status=FULFILLED if shipped else RELEASED, created_at=clock.now()))
         left -= take
         if left == 0:
             break
@@ -185,6 +199,11 @@ def fulfil_part(session: Session, clock: Clock, reference: str, sku: str, quanti
         raise Conflict("The units held for {reference} are fewer than {quantity}", reference=reference,
                        quantity=quantity)
     session.expire_all()
+
+
+def held_quantity(session: Session, reference: str) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(Allocation.quantity), 0))
+                              .where(Allocation.reference == reference, Allocation.status == ALLOCATED)) or 0)
 
 
 def _settle(session: Session, reference: str, new_status: str) -> int:

@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('require_purchase_token', sa.Boolean(), nullable=False),
     sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('created_at', fanbase.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', fanbase.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['sku'], ['variants.sku'], name=op.f('fk_flash_sales_sku_variants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_flash_sales'))
     )

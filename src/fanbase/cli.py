@@ -157,5 +157,39 @@ def bench_api(duration: Annotated[float, typer.Option(help="Seconds per scenario
                   json_output=json_output, database_url=os.environ.get("FANBASE_DATABASE_URL"))
 
 
+@bench_app.command("flash-sale")
+def bench_flash_sale(
+        units: Annotated[int | None, typer.Option(min=1, help="Units for sale (default: engine 10,000, "
+                                                  "http 2,000)")] = None,
+        customers: Annotated[int | None, typer.Option(min=1, help="Reserved fans, each trying once, 10% twice "
+                                                      "(default: ten a unit)")] = None,
+        mode: Annotated[str, typer.Option(help="engine (in-process) | http (server + load generator) | both")]
+        = "engine",
+        threads: Annotated[int, typer.Option(min=1, help="engine: caller threads")] = 2,
+        in_flight: Annotated[int, typer.Option(min=1, help="engine: purchase calls in flight at once")] = 4000,
+        connections: Annotated[int, typer.Option(min=1, help="http: load generator connections")] = 256,
+        baseline_threads: Annotated[int, typer.Option(min=1, help="naive baseline: concurrent callers")] = 8,
+        baseline_seconds: Annotated[float, typer.Option(min=0.1, help="naive baseline: at most this long")] = 10.0,
+        seed: Annotated[int, typer.Option(help="Seed of the attempt order")] = 1,
+        json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False) -> None:
+    """A whole flash sale through the production code path, and the same workload through a naive
+    one-transaction-per-attempt baseline on the same database (FANBASE_DATABASE_URL, else SQLite)."""
+    from fanbase.bench.api import BenchError
+    from fanbase.bench.flashsale import MODES, run_flash_sale_bench
+
+    if mode not in MODES:
+        raise typer.BadParameter(f"one of {', '.join(MODES)}", param_hint="--mode")
+    if units is not None and customers is not None and customers < units:
+        raise typer.BadParameter("at least as many customers as units", param_hint="--customers")
+    try:
+        run_flash_sale_bench(units=units, customers=customers, mode=mode, json_output=json_output,
+                             database_url=os.environ.get("FANBASE_DATABASE_URL"), threads=threads,
+                             in_flight=in_flight, connections=connections, baseline_threads=baseline_threads,
+                             baseline_seconds=baseline_seconds, seed=seed)
+    except BenchError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+
+
 def main() -> None:
     app()

@@ -11,7 +11,8 @@ from fanbase.cache import TTLCache
 from fanbase.clock import Clock, SandboxClock, SystemClock
 from fanbase.config import Settings
 from fanbase.db import Database
-from fanbase.flashsale.gate import InProcessGate
+from fanbase.flashsale.gate import Gate, InProcessGate
+from fanbase.flashsale.redis_gate import RedisGate
 from fanbase.flashsale.writer import GroupCommitWriter
 from fanbase.orders.service import OrderPolicy
 from fanbase.payments.gateway import SandboxGateway
@@ -28,7 +29,7 @@ class Context:
     revocations: TokenRevocations = field(default_factory=TokenRevocations)
     product_pages: TTLCache[tuple[str, str], bytes] = field(default_factory=lambda: TTLCache(0))
     broadcast: Broadcast = field(default_factory=LocalBroadcast)
-    flash_gate: InProcessGate = field(default_factory=InProcessGate)
+    flash_gate: Gate = field(default_factory=InProcessGate)
     rate_limiter: RateLimiter = field(default_factory=InProcessRateLimiter)
 
     def __post_init__(self) -> None:
@@ -61,4 +62,5 @@ def build_context(settings: Settings, *, db: Database | None = None, clock: Cloc
                    secret_key=settings.resolved_secret_key(),
                    product_pages=TTLCache(settings.product_cache_seconds),
                    broadcast=make_broadcast(settings.redis_url),
-                   rate_limiter=make_rate_limiter(settings.redis_url))
+                   rate_limiter=make_rate_limiter(settings.redis_url),
+                   flash_gate=RedisGate(settings.redis_url, database) if settings.redis_url else InProcessGate())

@@ -9,9 +9,10 @@ conditional ``UPDATE ... WHERE`` statements (checked by rowcount), which are cor
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -25,6 +26,9 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    func,
+    select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -85,6 +89,94 @@ def insert_if_absent(session: Session, table: type[Base], **values: Any) -> bool
     statement = (insert_fn(core_table).values(**values).on_conflict_do_nothing()
                  .returning(*core_table.primary_key.columns))  # rowcount is -1 here on psycopg
     return session.execute(statement).first() is not None
+
+
+def next_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` fresh primary keys of ``table``, for bulk inserts whose rows refer to each other (no
+    RETURNING, no read-back). PostgreSQL: drawn from the id column's sequence. SQLite: the ids after the
+    largest one, which is safe only inside a write transaction (``Database.uow``: ``BEGIN IMMEDIATE``
+    holds the database's single write lock until the commit, so nobody else can take them)."""
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        ids = session.scalar(text("SELECT array_agg(nextval(pg_get_serial_sequence(:table, 'id'))) "
+                                  "FROM generate_series(1, :count)"), {"table": table.name, "count": count})
+        return [int(i) for i in ids or ()]
+    last = int(session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0)
+    return list(range(last + 1, last + 1 + count))
+
+
+def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """INSERT ``rows`` in as few statements as the database takes: multi-row ``VALUES`` on SQLite, one
+    ``INSERT ... SELECT ... FROM unnest(arrays)`` on PostgreSQL. Each row is a sequence whose first
+    ``len(columns)`` items are the values of ``columns`` (a NamedTuple of the row will do); each value is
+    converted by its column's type as SQLAlchemy would, but a column whose values are all equal (one
+    ``now``, the same ``{}``) is converted once.
+
+    For hot batch writes (the flash-sale group commit): SQLAlchemy's executemany converts every value of
+    every row in Python, and SQLite's executemany runs, and gives up the GIL, once per row, so the writer
+    thread would queue for the GIL behind the request threads hundreds of times per batch, not once."""
+    if not rows:
+        return
+    session.flush()  # rows pending in the session first: ours may refer to them
+    connection = session.connection()
+    dialect = connection.dialect
+    placeholder = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+    if placeholder is None:  # pragma: no cover - SQLite and psycopg are the engines we run on
+        connection.execute(table.insert(), [dict(zip(columns, row, strict=False)) for row in rows])
+        return
+    by_column = list(zip(*rows, strict=True))[:len(columns)]
+    shared: list[int] = []  # columns holding one converted value for every row
+    for i, name in enumerate(columns):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values = by_column[i]
+        if process is None:
+            continue
+        first = values[0]
+        if values.count(first) == len(values):  # one value for every row: convert it once
+            by_column[i] = (process(first),) * len(values)
+            shared.append(i)
+        else:
+            by_column[i] = tuple(map(process, values))
+    preparer = dialect.identifier_preparer
+    target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(table.c[name].name) for name in columns)})"
+    if dialect.name == "postgresql":
+        # One statement whatever the number of rows: a column's values as one array parameter, a value
+        # shared by every row as one scalar (psycopg would parse thousands of placeholders very slowly).
+        select_list: list[str] = []
+        names: list[str] = []
+        scalars: list[Any] = []
+        arrays: list[tuple[str, list[Any]]] = []
+        for i, name in enumerate(columns):
+            sql_type = table.c[name].type.compile(dialect)
+            values = by_column[i]
+            if i and (i in shared or values.count(values[0]) == len(values)):
+                select_list.append(f"%s::{sql_type}")
+                scalars.append(values[0])
+            else:
+                select_list.append(f"u.c{i}")
+                names.append(f"c{i}")
+                arrays.append((f"%s::{sql_type}[]", list(values)))
+        connection.exec_driver_sql(
+            f"INSERT INTO {target} SELECT {', '.join(select_list)} "
+            f"FROM unnest({', '.join(cast_ for cast_, _ in arrays)}) AS u({', '.join(names)})",
+            (*scalars, *(values for _, values in arrays)))
+        return
+    per_statement = max(1, min(5000, _max_parameters(dialect.name) // len(columns)))
+    head = f"INSERT INTO {target} VALUES "
+    one_row = "(" + ", ".join([placeholder] * len(columns)) + ")"
+    for start in range(0, len(rows), per_statement):
+        stop = min(len(rows), start + per_statement)
+        values = tuple(chain.from_iterable(zip(*(column[start:stop] for column in by_column), strict=True)))
+        connection.exec_driver_sql(head + ", ".join([one_row] * (stop - start)), values)
+
+
+def _max_parameters(dialect_name: str) -> int:
+    if dialect_name == "sqlite":
+        import sqlite3
+
+        return 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+    return 65535  # PostgreSQL's protocol limit
 
 
 def set_loaded(instance: Any, **values: Any) -> None:

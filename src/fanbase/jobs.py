@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from fanbase import idempotency
 from fanbase.context import Context
 from fanbase.flashsale import service as flashsale
+from fanbase.flashsale.redis_gate import reconcile_gates
 from fanbase.orders import service as orders
 from fanbase.payments import service as payments
 from fanbase.sandbox import service as sandbox
@@ -30,6 +31,8 @@ JOBS: dict[str, Job] = {
     "purge_idempotency_keys": lambda s, ctx: idempotency.purge_expired(s, ctx.clock),
     # after expiry, so that units of orders that just closed go back to their sale in the same round
     "return_flash_sale_units": lambda s, ctx: flashsale.take_back_released(s, ctx.flash_gate),
+    # after the units came back: lowers a shared gate that counts too many, rebuilds one a dead process left
+    "reconcile_flash_sale_gates": lambda s, ctx: reconcile_gates(s, ctx.flash_gate, ctx.clock),
     "close_ended_flash_sales": lambda s, ctx: flashsale.close_ended_sales(s, ctx.clock),
 }
 

@@ -18,7 +18,7 @@ with ``uvicorn[standard]``); ``--loop asyncio`` forces the standard library loop
 Scenario (JSON object, from ``--scenario FILE`` or stdin; command-line options override it):
 
 ``scenario``
-    ``"product_detail"`` or ``"checkout"``.
+    ``"product_detail"``, ``"checkout"`` or ``"flash_sale"``.
 ``host`` / ``port`` / ``base_path``
     Where the API is; defaults ``127.0.0.1`` / (required) / ``/api/v1``.
 ``concurrency``
@@ -39,6 +39,12 @@ Scenario (JSON object, from ``--scenario FILE`` or stdin; command-line options o
     cart (round-robin per user). A checkout is ``PUT /cart/items/{sku}`` -> ``POST /checkout``
     (with a fresh ``Idempotency-Key``) -> ``POST /sandbox-gateway/payments/{id}/approve``; it is
     completed when all three answered 2xx.
+``sale_id`` / ``tokens`` / ``attempts`` (``flash_sale``)
+    ``POST {base_path}/flash-sales/{sale_id}/purchase`` with ``{"quantity": 1}``, once per entry of
+    ``attempts`` (indices into ``tokens``, one bearer token per fan; default: every token once), in that
+    order, handed out to the virtual users as they become free; ``concurrency`` defaults to 256.
+    Every attempt is sent once (no retry on an error): ``flash_sale.answered`` counts the ones that got
+    an HTTP answer.
 
 Output: ``{"scenario", "concurrency", "duration_s", "loop", "client_cpu_s", "client_cpu_util",
 "connections_opened", "timed_out", "routes": {route: stats}, "totals": {...}}`` where each route's
@@ -46,7 +52,10 @@ stats are ``count`` (responses + exceptions), ``ok``, ``errors`` (non-2xx or exc
 ``statuses`` (histogram: status code or exception name -> count), ``req_per_s``, ``ok_per_s``,
 ``mean_ms``, ``p50_ms``, ``p90_ms``, ``p99_ms``, ``max_ms``. Latencies cover every request that
 got a response (whatever its status). The checkout scenario adds ``checkouts`` (``attempted``,
-``completed``, ``failed``, ``per_s``) and ``checkouts_per_s``.
+``completed``, ``failed``, ``per_s``) and ``checkouts_per_s``. The flash_sale scenario adds
+``flash_sale``: ``attempts``, ``answered``, ``won``, ``won_order_ids`` (from the 201 bodies),
+``outcomes`` (``won`` or the problem's ``code`` -> count), ``last_win_s`` and ``first_sold_out_s``
+(seconds from the start of the run; 0 / null when there was none).
 """
 
 from __future__ import annotations
@@ -78,6 +87,7 @@ PRODUCT_DETAIL_ROUTE = "GET /products/{slug}"
 CART_ROUTE = "PUT /cart/items/{sku}"
 CHECKOUT_ROUTE = "POST /checkout"
 APPROVE_ROUTE = "POST /sandbox-gateway/payments/{id}/approve"
+FLASH_SALE_ROUTE = "POST /flash-sales/{id}/purchase"
 
 CHECKOUT_BODY: dict[str, Any] = {
     "payment_method": "gateway",
@@ -507,6 +517,60 @@ async def _checkout_worker(
         totals.completed += 1
 
 
+class _FlashSaleTotals:
+    __slots__ = ("start", "answered", "won_order_ids", "outcomes", "last_win", "first_sold_out")
+
+    def __init__(self) -> None:
+        self.start = _perf_counter()
+        self.answered = 0
+        self.won_order_ids: list[int] = []
+        self.outcomes: dict[str, int] = {}
+        self.last_win = 0.0
+        self.first_sold_out: float | None = None
+
+    def summary(self, attempts: int) -> dict[str, Any]:
+        return {
+            "attempts": attempts,
+            "answered": self.answered,
+            "won": len(self.won_order_ids),
+            "won_order_ids": self.won_order_ids,
+            "outcomes": dict(sorted(self.outcomes.items())),
+            "last_win_s": round(self.last_win - self.start, 4) if self.won_order_ids else 0.0,
+            "first_sold_out_s": None if self.first_sold_out is None else round(self.first_sold_out - self.start, 4),
+        }
+
+
+async def _flash_sale_worker(
+    conn: HTTPConnection,
+    template: tuple[bytes, bytes],
+    tokens: Sequence[bytes],
+    attempts: Sequence[int],
+    stats: RouteStats,
+    totals: _FlashSaleTotals,
+    control: _Control,
+) -> None:
+    before, after = template
+    outcomes = totals.outcomes
+    while control.take():
+        token = tokens[attempts[control.issued - 1]]
+        response = await timed_send(conn, before + token + after, stats)
+        if response is None:
+            continue  # not answered (the exception is in stats)
+        totals.answered += 1
+        if response.status == 201:
+            totals.won_order_ids.append(int(response.json()["id"]))
+            totals.last_win = _perf_counter()
+            code = "won"
+        else:
+            try:
+                code = str(response.json().get("code") or response.status)
+            except Exception:
+                code = str(response.status)
+            if code == "sold_out" and totals.first_sold_out is None:
+                totals.first_sold_out = _perf_counter()
+        outcomes[code] = outcomes.get(code, 0) + 1
+
+
 class ScenarioError(ValueError):
     """The scenario description is invalid."""
 
@@ -548,8 +612,8 @@ async def _run_phase(
 async def run_scenario(scenario: Mapping[str, Any], *, loop_name: str = "asyncio") -> dict[str, Any]:
     """Run one scenario (see the module docstring) in the current event loop; the result dict."""
     kind = scenario.get("scenario")
-    if kind not in ("product_detail", "checkout"):
-        raise ScenarioError(f"scenario must be 'product_detail' or 'checkout', not {kind!r}")
+    if kind not in ("product_detail", "checkout", "flash_sale"):
+        raise ScenarioError(f"scenario must be 'product_detail', 'checkout' or 'flash_sale', not {kind!r}")
     host = str(scenario.get("host") or "127.0.0.1")
     if "port" not in scenario:
         raise ScenarioError("port is required")
@@ -571,7 +635,22 @@ async def run_scenario(scenario: Mapping[str, Any], *, loop_name: str = "asyncio
     tokens: list[str] = []
     skus: list[str] = []
     slugs: list[str] = []
-    if kind == "product_detail":
+    attempts: list[int] = []
+    if kind == "flash_sale":
+        tokens = [str(t) for t in scenario.get("tokens") or []]
+        if not tokens or "sale_id" not in scenario:
+            raise ScenarioError("flash_sale needs a sale_id and a non-empty list of tokens")
+        attempts = [int(i) for i in scenario.get("attempts") or range(len(tokens))]
+        if attempts and not 0 <= min(attempts) <= max(attempts) < len(tokens):
+            raise ScenarioError("flash_sale attempts are indices into tokens")
+        limit = len(attempts) if limit is None else min(limit, len(attempts))
+        if scenario.get("duration") is None:  # every attempt, however long it takes (up to max_time)
+            duration = None
+            if scenario.get("max_time") is None:
+                max_time = 600.0
+        warmup = 0.0  # a warm-up would spend the sale
+        concurrency = int(scenario.get("concurrency") or 256)
+    elif kind == "product_detail":
         slugs = [str(s) for s in scenario.get("slugs") or []]
         if not slugs:
             raise ScenarioError("product_detail needs a non-empty list of slugs")
@@ -595,14 +674,41 @@ async def run_scenario(scenario: Mapping[str, Any], *, loop_name: str = "asyncio
         connections[0].build("GET", f"{base_path}/products/{quote(slug, safe='')}") for slug in slugs
     ]
 
+    flash_tokens = [t.encode() for t in tokens] if kind == "flash_sale" else []
+    flash_template = (b"", b"")
+    if kind == "flash_sale":
+        placeholder = "\x00token\x00"
+        raw = connections[0].build(
+            "POST",
+            f"{base_path}/flash-sales/{int(scenario['sale_id'])}/purchase",
+            body=b'{"quantity":1}',
+            headers=[("Authorization", f"Bearer {placeholder}")],
+        )
+        before, after = raw.split(placeholder.encode(), 1)
+        flash_template = (before, after)
+    flash_totals = _FlashSaleTotals()
+
     def new_stats() -> dict[str, RouteStats]:
-        names = [PRODUCT_DETAIL_ROUTE] if kind == "product_detail" else [CART_ROUTE, CHECKOUT_ROUTE, APPROVE_ROUTE]
+        if kind == "product_detail":
+            names = [PRODUCT_DETAIL_ROUTE]
+        elif kind == "flash_sale":
+            names = [FLASH_SALE_ROUTE]
+        else:
+            names = [CART_ROUTE, CHECKOUT_ROUTE, APPROVE_ROUTE]
         return {name: RouteStats(name) for name in names}
 
     def workers_for(
         stats: dict[str, RouteStats], totals: _CheckoutTotals
     ) -> Callable[[_Control], list[Coroutine[Any, Any, None]]]:
         def make(control: _Control) -> list[Coroutine[Any, Any, None]]:
+            if kind == "flash_sale":
+                flash_totals.start = _perf_counter()
+                return [
+                    _flash_sale_worker(
+                        conn, flash_template, flash_tokens, attempts, stats[FLASH_SALE_ROUTE], flash_totals, control
+                    )
+                    for conn in connections
+                ]
             if kind == "product_detail":
                 return [
                     _product_detail_worker(conn, product_requests, stats[PRODUCT_DETAIL_ROUTE], control)
@@ -661,6 +767,8 @@ async def run_scenario(scenario: Mapping[str, Any], *, loop_name: str = "asyncio
             "per_s": per_s,
         }
         result["checkouts_per_s"] = per_s
+    if kind == "flash_sale":
+        result["flash_sale"] = flash_totals.summary(len(attempts))
     return result
 
 

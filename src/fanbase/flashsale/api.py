@@ -82,8 +82,8 @@ def _view(ctx: Context, sale: FlashSale, remaining: int, reservations: int) -> d
 
 
 def _remaining(ctx: Context, session: Any, sale: FlashSale) -> int:
-    state = ctx.flash_gate.state(sale.id)
-    return state.remaining if state is not None else sale.units - service.live_units(session, sale.id)
+    remaining = ctx.flash_gate.remaining(sale.id)  # shared by all processes with the Redis gate
+    return remaining if remaining is not None else sale.units - service.live_units(session, sale.id)
 
 
 @router.post("/admin/flash-sales", status_code=201, response_model=SaleOut)
@@ -145,9 +145,9 @@ def _sale(ctx: Context, sale_id: int) -> FlashSale:
 
 
 async def _live_remaining(ctx: Context, sale: FlashSale) -> int:
-    state = ctx.flash_gate.state(sale.id)
-    if state is not None:
-        return state.remaining
+    remaining = await run_in_threadpool(ctx.flash_gate.remaining, sale.id)  # Redis: a network call
+    if remaining is not None:
+        return remaining
 
     def from_database() -> int:
         with ctx.db.read() as session:

@@ -10,9 +10,14 @@ everyone at once), reservation, per-customer limit, then the atomic take.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class Decision(Enum):
@@ -38,6 +43,38 @@ class SaleState:
     sku: str = ""
     payment_window_seconds: int = 900
     bought: dict[int, int] = field(default_factory=dict)  # customer -> live units (committed or in flight)
+
+
+class Gate(Protocol):
+    """What the service, the API and the group-commit writer need from a gate: ``InProcessGate`` (one
+    process) or ``redis_gate.RedisGate`` (any number of processes sharing a sale through Redis)."""
+
+    def state(self, sale_id: int) -> SaleState | None: ...
+
+    def load_once(self, state: SaleState) -> SaleState: ...
+
+    def add_reservation(self, sale_id: int, customer_id: int) -> None: ...
+
+    def remaining(self, sale_id: int) -> int | None: ...
+
+    def try_take(self, sale_id: int, customer_id: int, quantity: int, now: datetime) -> Decision: ...
+
+    def give_back(self, sale_id: int, customer_id: int, quantity: int) -> None: ...
+
+    # The writer's side. A gate shared by several processes can be rebuilt while a win is on its way to the
+    # database; these let the writer commit only wins whose take the current gate still counts.
+    def ticket(self, sale_id: int, customer_id: int, quantity: int) -> object | None:
+        """Called by the writer's ``submit`` right after this thread's ``try_take`` answered TAKEN."""
+        ...
+
+    def admit(self, session: Session, tickets: Sequence[object | None]) -> list[bool]:
+        """Inside the writer's transaction, before the wins are written: which of them may commit."""
+        ...
+
+    def undo_take(self, sale_id: int, customer_id: int, quantity: int, ticket: object | None,
+                  admitted: bool) -> None:
+        """A win that was not committed: its units go back, if the gate still counts its take."""
+        ...
 
 
 class InProcessGate:
@@ -94,3 +131,14 @@ class InProcessGate:
                 state.bought[customer_id] = left
             else:
                 state.bought.pop(customer_id, None)
+
+    # One process, one gate, rebuilt only when the process starts: every take in flight is still counted.
+    def ticket(self, sale_id: int, customer_id: int, quantity: int) -> None:
+        return None
+
+    def admit(self, session: Session, tickets: Sequence[object | None]) -> list[bool]:
+        return [True] * len(tickets)
+
+    def undo_take(self, sale_id: int, customer_id: int, quantity: int, ticket: object | None,
+                  admitted: bool) -> None:
+        self.give_back(sale_id, customer_id, quantity)

@@ -12,16 +12,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from fanbase.accounts.service import record_audit
 from fanbase.catalog.service import get_variant, sku_info
 from fanbase.clock import Clock
-from fanbase.db import affected, insert_if_absent
+from fanbase.db import affected, insert_if_absent, insert_rows
 from fanbase.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from fanbase.flashsale.gate import Decision, InProcessGate, SaleState
+from fanbase.flashsale.gate import Decision, Gate, SaleState
 from fanbase.flashsale.models import FIRST_COME, LOTTERY, FlashSale, Purchase, Reservation
 from fanbase.i18n import N_
 from fanbase.inventory import service as inventory
@@ -158,14 +159,14 @@ def rebuild_state(session: Session, sale: FlashSale) -> SaleState:
                      price_fen=sale.price_fen, sku=sale.sku, payment_window_seconds=sale.payment_window_seconds)
 
 
-def ensure_loaded(session: Session, gate: InProcessGate, sale_id: int) -> SaleState:
+def ensure_loaded(session: Session, gate: Gate, sale_id: int) -> SaleState:
     state = gate.state(sale_id)
     if state is None:
         state = gate.load_once(rebuild_state(session, get_sale(session, sale_id)))
     return state
 
 
-def take_back_released(session: Session, gate: InProcessGate) -> int:
+def take_back_released(session: Session, gate: Gate) -> int:
     """Units of sale orders that closed unpaid go back to their sale (each purchase exactly once)."""
     returned = 0
     rows = session.execute(select(Purchase.id, Purchase.sale_id, Purchase.customer_id, Purchase.quantity)
@@ -192,20 +193,32 @@ class Win:
 
 
 def write_wins(session: Session, clock: Clock, policy: orders.OrderPolicy, wins: Sequence[Win],
-               states: dict[int, SaleState]) -> list[Order]:
+               states: dict[int, SaleState]) -> list[orders.PlacedOrder]:
+    """The orders and purchase rows of a batch of wins, in the writer's transaction: four multi-row
+    INSERTs for the whole batch (see ``orders.create_unpaid_orders``)."""
     titles = sku_info(session, sorted({states[w.sale_id].sku for w in wins}))
-    new = [orders.NewOrder(customer_id=w.customer_id, source=SOURCE,
-                           payment_window=timedelta(seconds=states[w.sale_id].payment_window_seconds),
-                           lines=[orders.Line(sku=states[w.sale_id].sku, quantity=w.quantity,
-                                              unit_price_fen=states[w.sale_id].price_fen,
-                                              name=titles[states[w.sale_id].sku].title)])
-           for w in wins]
+    lines: dict[tuple[int, int], list[orders.Line]] = {}  # one line value per (sale, quantity)
+    windows = {sale_id: timedelta(seconds=state.payment_window_seconds) for sale_id, state in states.items()}
+    new = []
+    for w in wins:
+        line = lines.get((w.sale_id, w.quantity))
+        if line is None:
+            state = states[w.sale_id]
+            line = lines[w.sale_id, w.quantity] = [orders.Line(sku=state.sku, quantity=w.quantity,
+                                                               unit_price_fen=state.price_fen,
+                                                               name=titles[state.sku].title)]
+        new.append(orders.NewOrder(customer_id=w.customer_id, source=SOURCE, payment_window=windows[w.sale_id],
+                                   lines=line))
     created = orders.create_unpaid_orders(session, clock, policy, new)
     now = clock.now()
-    session.add_all([Purchase(sale_id=w.sale_id, customer_id=w.customer_id, order_id=order.id, quantity=w.quantity,
-                              created_at=now) for w, order in zip(wins, created, strict=True)])
-    session.flush()
+    insert_rows(session, _PURCHASES, ("sale_id", "customer_id", "order_id", "quantity", "created_at", "released_at",
+                                      "returned"),
+                [(w.sale_id, w.customer_id, order.id, w.quantity, now, None, False)
+                 for w, order in zip(wins, created, strict=True)])
     return created
+
+
+_PURCHASES = cast(Table, Purchase.__table__)
 
 
 # --- what happens to a sale order's units when the order moves on ---------------------------------
@@ -269,8 +282,8 @@ def refusal(decision: Decision) -> DomainError:
     return DomainError(detail, code=code)
 
 
-def attempt(gate: InProcessGate, submit: Callable[[Win], Future[Order]], clock: Clock, secret: str,
-            state: SaleState, customer_id: int, quantity: int, token: str | None) -> Future[Order]:
+def attempt(gate: Gate, submit: Callable[[Win], Future[orders.PlacedOrder]], clock: Clock, secret: str,
+            state: SaleState, customer_id: int, quantity: int, token: str | None) -> Future[orders.PlacedOrder]:
     """The hot path: decide in memory; only a winner reaches the database (through ``submit``)."""
     now = clock.now()
     if now < state.starts_at:

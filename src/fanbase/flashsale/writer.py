@@ -1,6 +1,9 @@
 """Group commit for flash-sale winners: gather wins for a few milliseconds, write them in one
 transaction, then answer the whole batch. A fan is told "you won" only after their order is committed;
 if the write fails, every unit of the batch goes back to the gate and every fan of the batch gets 503.
+Inside the transaction the gate first admits the wins (``Gate.admit``): a shared gate that was rebuilt
+from the database after a win was taken no longer counts that take, so such a win is refused (503, the
+fan tries again) instead of being written on top of the rebuilt count.
 """
 
 from __future__ import annotations
@@ -16,32 +19,33 @@ from fanbase.clock import Clock
 from fanbase.db import Database
 from fanbase.errors import ServiceUnavailable
 from fanbase.flashsale import service
-from fanbase.flashsale.gate import InProcessGate
-from fanbase.orders.models import Order
-from fanbase.orders.service import OrderPolicy
+from fanbase.flashsale.gate import Gate
+from fanbase.orders.service import OrderPolicy, PlacedOrder
 
 log = logging.getLogger("fanbase.flashsale.writer")
 
 
 class GroupCommitWriter:
-    def __init__(self, db: Database, clock: Clock, gate: InProcessGate, policy: Callable[[], OrderPolicy],
-                 max_batch: int = 500, max_wait_seconds: float = 0.002) -> None:
+    def __init__(self, db: Database, clock: Clock, gate: Gate, policy: Callable[[], OrderPolicy],
+                 max_batch: int = 2000, max_wait_seconds: float = 0.002) -> None:
         self.db = db
         self.clock = clock
         self.gate = gate
         self.policy = policy
         self.max_batch = max_batch
         self.max_wait = max_wait_seconds
-        self._queue: queue.SimpleQueue[tuple[service.Win, Future[Order]] | None] = queue.SimpleQueue()
+        # (win, the gate's ticket for its take, the fan's answer); None stops the thread
+        self._queue: queue.SimpleQueue[tuple[service.Win, object | None, Future[PlacedOrder]] | None] = \
+            queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.batches = 0
 
-    def submit(self, win: service.Win) -> Future[Order]:
+    def submit(self, win: service.Win) -> Future[PlacedOrder]:
         """Queue a win whose units the gate already took; the future resolves once it is committed."""
         self.start()
-        future: Future[Order] = Future()
-        self._queue.put((win, future))
+        future: Future[PlacedOrder] = Future()
+        self._queue.put((win, self.gate.ticket(win.sale_id, win.customer_id, win.quantity), future))
         return future
 
     def start(self) -> None:
@@ -79,20 +83,26 @@ class GroupCommitWriter:
             if stop:
                 return
 
-    def _write(self, batch: list[tuple[service.Win, Future[Order]]]) -> None:
-        wins = [win for win, _ in batch]
+    def _write(self, batch: list[tuple[service.Win, object | None, Future[PlacedOrder]]]) -> None:
+        admitted = [False] * len(batch)
         try:
-            states = {w.sale_id: self.gate.state(w.sale_id) for w in wins}
+            states = {win.sale_id: self.gate.state(win.sale_id) for win, _, _ in batch}
             with self.db.uow() as session:
-                created = service.write_wins(session, self.clock, self.policy(),
-                                             wins, {k: v for k, v in states.items() if v is not None})
+                admitted = self.gate.admit(session, [ticket for _, ticket, _ in batch])
+                wins = [win for (win, _, _), ok in zip(batch, admitted, strict=True) if ok]
+                created = service.write_wins(session, self.clock, self.policy(), wins,
+                                             {k: v for k, v in states.items() if v is not None}) if wins else []
             self.batches += 1
         except Exception as error:
             log.exception("writing %d flash-sale wins failed; their units go back", len(batch))
-            for win, future in batch:
-                self.gate.give_back(win.sale_id, win.customer_id, win.quantity)
+            for (win, ticket, future), ok in zip(batch, admitted, strict=True):
+                self.gate.undo_take(win.sale_id, win.customer_id, win.quantity, ticket, ok)
                 future.set_exception(ServiceUnavailable("The order could not be saved; please try again")
                                      if not isinstance(error, ServiceUnavailable) else error)
             return
-        for (_, future), order in zip(batch, created, strict=True):
-            future.set_result(order)
+        orders = iter(created)
+        for (_, _, future), ok in zip(batch, admitted, strict=True):
+            if ok:
+                future.set_result(next(orders))
+            else:  # taken from a gate that has since been rebuilt without it: nothing was written
+                future.set_exception(ServiceUnavailable("The order could not be saved; please try again"))

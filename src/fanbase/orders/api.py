@@ -85,7 +85,7 @@ class OrderList(BaseModel):
     next_cursor: str | None
 
 
-def order_out(ctx: Context, order: Order, payment: Payment | None) -> dict[str, Any]:
+def order_out(ctx: Context, order: Order | service.PlacedOrder, payment: Payment | None) -> dict[str, Any]:
     return {
         "id": order.id, "number": order.number, "status": order.status,
         "lines": [{"sku": x.sku, "name": x.name, "quantity": x.quantity, "unit_price_fen": x.unit_price_fen}

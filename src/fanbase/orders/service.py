@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from fanbase.accounts.service import record_audit
 from fanbase.cart import service as cart_service
 from fanbase.clock import Clock
-from fanbase.db import affected, set_loaded
+from fanbase.db import affected, insert_rows, next_ids, set_loaded
 from fanbase.errors import Conflict, NotFound, ValidationFailed
 from fanbase.inventory import service as inventory
 from fanbase.ledger import service as ledger
@@ -133,26 +133,91 @@ class NewOrder:
     source: str
 
 
-def create_unpaid_orders(session: Session, clock: Clock, policy: OrderPolicy, new: Sequence[NewOrder]) -> list[Order]:
-    """Many ``pending_payment`` orders in one flush, without allocating stock or opening a payment: for
+class PlacedLine(NamedTuple):
+    id: int
+    order_id: int
+    sku: str
+    name: str
+    quantity: int
+    unit_price_fen: int
+
+
+class PlacedEvent(NamedTuple):
+    id: int
+    order_id: int
+    kind: str
+    status: str
+    actor_id: int | None
+    detail: dict[str, Any]
+    at: datetime
+
+
+class PlacedOrder(NamedTuple):
+    """An order as ``create_unpaid_orders`` wrote it: the row's columns, its lines and its events. A
+    read-only value (a tenth of the cost of ORM objects, and next to no work for the garbage collector on
+    the flash-sale hot path); load the ``Order`` to change it."""
+
+    id: int
+    number: str
+    customer_id: int
+    status: str
+    total_fen: int
+    currency: str
+    payment_method: str
+    payment_due_at: datetime
+    shipping_address: dict[str, Any]
+    source: str
+    created_at: datetime
+    updated_at: datetime
+    paid_at: datetime | None
+    delivered_at: datetime | None
+    lines: tuple[PlacedLine, ...]
+    events: tuple[PlacedEvent, ...]
+
+
+def create_unpaid_orders(session: Session, clock: Clock, policy: OrderPolicy,
+                         new: Sequence[NewOrder]) -> list[PlacedOrder]:
+    """Many ``pending_payment`` orders at once, without allocating stock or opening a payment: for
     domains that hold the units themselves and write orders in batches (flash sales). The customer pays
-    with ``POST /orders/{id}/pay``."""
+    with ``POST /orders/{id}/pay``.
+
+    The hot write path of a flash sale: the ids are taken first, so the orders (numbered), their lines and
+    their ``created`` events are three multi-row INSERTs (``db.insert_rows``): no ORM flush, no RETURNING,
+    no UPDATE of the number."""
+    if not new:
+        return []
     now = clock.now()
-    orders = [Order(customer_id=n.customer_id, status=PENDING_PAYMENT, payment_method="gateway",
-                    total_fen=sum(x.unit_price_fen * x.quantity for x in n.lines),
-                    payment_due_at=now + n.payment_window,
-                    shipping_address={}, source=n.source, created_at=now, updated_at=now,
-                    lines=[OrderLine(sku=x.sku, name=x.name[:300], quantity=x.quantity, unit_price_fen=x.unit_price_fen)
-                           for x in n.lines],
-                    events=[OrderEvent(kind="created", status=PENDING_PAYMENT, detail={"source": n.source}, at=now)])
-              for n in new]
-    session.add_all(orders)
-    session.flush()
     day = now.astimezone(policy.zone).strftime("%Y%m%d")
-    for order in orders:
-        order.number = f"{day}{order.id:010d}"
-    session.flush()
-    return orders
+    order_ids = next_ids(session, _ORDERS, len(new))
+    line_ids = iter(next_ids(session, _LINES, sum(len(n.lines) for n in new)))
+    event_ids = next_ids(session, _EVENTS, len(new))
+    due: dict[timedelta, datetime] = {}
+    totals: dict[int, tuple[Sequence[Line], int]] = {}  # id(lines) -> total: callers may share line lists
+    placed: list[PlacedOrder] = []
+    line_rows: list[PlacedLine] = []
+    event_rows: list[PlacedEvent] = []
+    for order_id, event_id, n in zip(order_ids, event_ids, new, strict=True):
+        payment_due_at = due.get(n.payment_window) or due.setdefault(n.payment_window, now + n.payment_window)
+        known = totals.get(id(n.lines))
+        if known is None or known[0] is not n.lines:
+            known = totals[id(n.lines)] = (n.lines, sum(x.unit_price_fen * x.quantity for x in n.lines))
+        lines = tuple([PlacedLine(next(line_ids), order_id, x.sku, x.name[:300], x.quantity, x.unit_price_fen)
+                       for x in n.lines])
+        event = PlacedEvent(event_id, order_id, "created", PENDING_PAYMENT, None, {"source": n.source}, now)
+        placed.append(PlacedOrder(order_id, f"{day}{order_id:010d}", n.customer_id, PENDING_PAYMENT, known[1], "CNY",
+                                  "gateway", payment_due_at, {}, n.source, now, now, None, None, lines, (event,)))
+        line_rows.extend(lines)
+        event_rows.append(event)
+    insert_rows(session, _ORDERS, _ORDER_COLUMNS, placed)
+    insert_rows(session, _LINES, PlacedLine._fields, line_rows)
+    insert_rows(session, _EVENTS, PlacedEvent._fields, event_rows)
+    return placed
+
+
+_ORDERS = cast(Table, Order.__table__)
+_LINES = cast(Table, OrderLine.__table__)
+_EVENTS = cast(Table, OrderEvent.__table__)
+_ORDER_COLUMNS = PlacedOrder._fields[:14]
 
 
 def start_payment(session: Session, clock: Clock, gateway: PaymentGateway, order: Order, method: str,

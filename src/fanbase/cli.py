@@ -173,7 +173,8 @@ def bench_flash_sale(
         seed: Annotated[int, typer.Option(help="Seed of the attempt order")] = 1,
         json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False) -> None:
     """A whole flash sale through the production code path, and the same workload through a naive
-    one-transaction-per-attempt baseline on the same database (FANBASE_DATABASE_URL, else SQLite)."""
+    one-transaction-per-attempt baseline on the same database (FANBASE_DATABASE_URL, else SQLite; with
+    FANBASE_REDIS_URL the Redis gate)."""
     from fanbase.bench.api import BenchError
     from fanbase.bench.flashsale import MODES, run_flash_sale_bench
 
@@ -185,7 +186,8 @@ def bench_flash_sale(
         run_flash_sale_bench(units=units, customers=customers, mode=mode, json_output=json_output,
                              database_url=os.environ.get("FANBASE_DATABASE_URL"), threads=threads,
                              in_flight=in_flight, connections=connections, baseline_threads=baseline_threads,
-                             baseline_seconds=baseline_seconds, seed=seed)
+                             baseline_seconds=baseline_seconds, seed=seed,
+                             redis_url=os.environ.get("FANBASE_REDIS_URL"))
     except BenchError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error

@@ -73,6 +73,7 @@ if TYPE_CHECKING:
 
     from fanbase.clock import Clock
     from fanbase.db import Database
+    from fanbase.flashsale.gate import Gate
     from fanbase.orders.service import PlacedOrder
 
 MODES = ("engine", "http", "both")
@@ -260,19 +261,36 @@ def check_sale(db: Database, sale_id: int, units: int, limit: int, acknowledged:
 
 
 def run_engine(db: Database, clock: Clock, prepared: Prepared, attempts: Sequence[int], *, threads: int,
-               in_flight: int) -> dict[str, Any]:
+               in_flight: int, redis_url: str | None = None) -> dict[str, Any]:
     """Every attempt through ``flashsale.service.attempt``; winners through the group-commit writer.
 
     ``threads`` callers share the attempts; each keeps up to ``in_flight / threads`` won calls waiting
     for their commit while it goes on with the next attempts, as an event loop serving many connections
-    does. A call's latency runs from the call to its answer: the refusal, or the commit of its order."""
+    does. A call's latency runs from the call to its answer: the refusal, or the commit of its order.
+    The gate is the in-process one, or with ``redis_url`` the Redis gate (as ``fanbase serve`` chooses),
+    under keys of this run's own (removed afterwards)."""
+    from fanbase.flashsale.gate import InProcessGate
+
+    if not redis_url:
+        return _run_engine(db, clock, prepared, attempts, InProcessGate(), threads=threads, in_flight=in_flight)
+    from fanbase.flashsale.redis_gate import RedisGate
+
+    gate = RedisGate(redis_url, db, prefix=f"fanbase:bench:{uuid.uuid4().hex[:12]}")
+    try:
+        gate.rebuild(prepared.sale_id)  # what the first attempt of the sale does, before the sale opens
+        return _run_engine(db, clock, prepared, attempts, gate, threads=threads, in_flight=in_flight)
+    finally:
+        for key in gate.redis.scan_iter(match=gate.keys(prepared.sale_id).prefix + "*"):
+            gate.redis.delete(key)
+
+
+def _run_engine(db: Database, clock: Clock, prepared: Prepared, attempts: Sequence[int], gate: Gate, *,
+                threads: int, in_flight: int) -> dict[str, Any]:
     from fanbase.errors import DomainError
     from fanbase.flashsale import service as flash
-    from fanbase.flashsale.gate import InProcessGate
     from fanbase.flashsale.writer import GroupCommitWriter
     from fanbase.orders.service import OrderPolicy
 
-    gate = InProcessGate()
     policy = OrderPolicy()
     writer = GroupCommitWriter(db, clock, gate, lambda: policy)
     with db.uow() as s:  # what a server does on its first purchase (start-up), before the sale opens
@@ -619,6 +637,9 @@ def run_http(units: int, customers: int, *, connections: int, seed: int, databas
             with _progress(console) as progress:
                 insert_reservations(db, clock, sale_id, customer_ids, progress)
             _sleep_until(clock, starts_at)
+            redis_url = env.get("FANBASE_REDIS_URL")
+            if redis_url:  # the server's Redis gate: keys a former run left for a sale with this id go first
+                _forget_sale_in_redis(redis_url, sale_id)
             # Staff are not reserved: this answers 403 and makes the server load the sale's gate from the
             # database (what the first purchase of a live sale does), outside the measured run.
             warm = client.post(f"/flash-sales/{sale_id}/purchase", json={"quantity": 1}, headers=staff)
@@ -638,6 +659,8 @@ def run_http(units: int, customers: int, *, connections: int, seed: int, databas
         _check_alive(server, log_path, "during the flash sale")
         _stop_server(server)
         server = None
+        if env.get("FANBASE_REDIS_URL"):
+            _forget_sale_in_redis(env["FANBASE_REDIS_URL"], sale_id)
 
         sale = run["flash_sale"]
         route = run["routes"][FLASH_SALE_ROUTE]
@@ -661,6 +684,7 @@ def run_http(units: int, customers: int, *, connections: int, seed: int, databas
             "won": len(won_orders),
             "connections": run["concurrency"],
             "connections_opened": run["connections_opened"],
+            "gate": "redis" if env.get("FANBASE_REDIS_URL") else "in-process",
             "loadgen_cpu_util": run["client_cpu_util"],
             **check,
         }
@@ -677,6 +701,15 @@ def run_http(units: int, customers: int, *, connections: int, seed: int, databas
         if db is not None:
             db.dispose()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _forget_sale_in_redis(redis_url: str, sale_id: int) -> None:
+    """Remove the server's Redis gate keys of ``sale_id`` (a fresh database numbers its sales from 1 again)."""
+    from fanbase.flashsale.redis_gate import RedisGate
+
+    gate = RedisGate(redis_url)
+    for key in gate.redis.scan_iter(match=gate.keys(sale_id).prefix + "*"):
+        gate.redis.delete(key)
 
 
 def _sleep_until(clock: Clock, when: datetime) -> None:
@@ -709,7 +742,7 @@ def _engine_database(database_url: str | None) -> Iterator[Database]:
 
 def run_engine_mode(units: int, customers: int, *, threads: int, in_flight: int, seed: int,
                     database_url: str | None, baseline_threads: int, baseline_seconds: float,
-                    console: Console) -> dict[str, Any]:
+                    console: Console, redis_url: str | None = None) -> dict[str, Any]:
     from fanbase.clock import SystemClock
 
     clock = SystemClock()
@@ -718,10 +751,12 @@ def run_engine_mode(units: int, customers: int, *, threads: int, in_flight: int,
             prepared = prepare_engine_sale(db, clock, units, customers, progress)
         attempts = attempt_order(prepared.customer_ids, seed)
         console.print(f"[dim]bench: engine: {len(attempts):,} purchase attempts from {threads} threads, "
-                      f"{in_flight} in flight[/dim]")
+                      f"{in_flight} in flight, {'Redis' if redis_url else 'in-process'} gate[/dim]")
         with _setup_frozen():
-            result = run_engine(db, clock, prepared, attempts, threads=threads, in_flight=in_flight)
+            result = run_engine(db, clock, prepared, attempts, threads=threads, in_flight=in_flight,
+                                redis_url=redis_url)
         result["threads"], result["in_flight"] = threads, in_flight
+        result["gate"] = "redis" if redis_url else "in-process"
         console.print(f"[dim]bench: engine: baseline on the same database ({baseline_threads} threads, "
                       f"at most {baseline_seconds:g} s)[/dim]")
         with _setup_frozen():
@@ -779,14 +814,15 @@ def sizes(mode: str, units: int | None, customers: int | None) -> tuple[int, int
 def run_flash_sale_bench(*, units: int | None = None, customers: int | None = None, mode: str = "engine",
                          json_output: bool = False, database_url: str | None = None, threads: int = 2,
                          in_flight: int = 4000, connections: int = 256, baseline_threads: int = 8,
-                         baseline_seconds: float = 10.0, seed: int = 1,
+                         baseline_seconds: float = 10.0, seed: int = 1, redis_url: str | None = None,
                          overall_timeout: float | None = None) -> dict[str, Any]:
     """Run the benchmark; returns (and prints) the result: for ``engine`` or ``http`` one object, for
     ``both`` ``{"engine": {...}, "http": {...}}``. Each object starts with ``sell_out_s``,
     ``attempts_per_s``, ``orders_per_s``, ``p50_ms``, ``p99_ms``, ``oversold``, ``duplicate_winners``,
     ``baseline_orders_per_s``, ``ratio``, then the detail (``answered_s``, ``unanswered``,
     ``lost_winners``, ``units_sold``, ``outcomes``, ``baseline``, ``targets``, ``machine``...).
-    Sizes: ``DEFAULT_SIZES`` of each mode when neither ``units`` nor ``customers`` is given.
+    Sizes: ``DEFAULT_SIZES`` of each mode when neither ``units`` nor ``customers`` is given. With
+    ``redis_url`` the engine uses the Redis gate (the server chooses from its own FANBASE_REDIS_URL).
 
     Raises :class:`BenchError` when the benchmark cannot run; a missed target is reported, not raised."""
     if mode not in MODES:
@@ -803,7 +839,8 @@ def run_flash_sale_bench(*, units: int | None = None, customers: int | None = No
     if "engine" in modes:
         u, c = sizes("engine", units, customers)
         raw = run_engine_mode(u, c, threads=threads, in_flight=in_flight, seed=seed, database_url=database_url,
-                              baseline_threads=baseline_threads, baseline_seconds=baseline_seconds, console=console)
+                              baseline_threads=baseline_threads, baseline_seconds=baseline_seconds, console=console,
+                              redis_url=redis_url)
         results["engine"] = _finish("engine", raw, u, c, database_url)
     if "http" in modes:
         u, c = sizes("http", units, customers)

@@ -30,6 +30,16 @@ def fans(db, ctx, clock, n):  # type: ignore[no-untyped-def]
     return [customer_token(db, ctx.secret_key, clock)[1] for _ in range(n)]
 
 
+def live_sale(client, db, ctx, clock, admin, body, n):  # type: ignore[no-untyped-def]
+    """A sale that has started, with ``n`` fans who reserved it."""
+    sale = create(client, admin, body)
+    tokens = fans(db, ctx, clock, n)
+    for fan in tokens:
+        client.post(f"/api/v1/flash-sales/{sale['id']}/reservations", headers=auth(fan))
+    clock.advance(START)
+    return sale, tokens
+
+
 def buy(client, sale, token, **body):  # type: ignore[no-untyped-def]
     return client.post(f"/api/v1/flash-sales/{sale['id']}/purchase", json=body or None, headers=auth(token))
 
@@ -75,11 +85,8 @@ def test_a_whole_sale(client, db, ctx, clock, shop, admin, sale_body):  # type: 
 
 
 def test_unpaid_orders_expire_and_their_units_go_back(client, db, ctx, clock, shop, admin, sale_body):  # type: ignore[no-untyped-def]
-    sale = create(client, admin, sale_body | {"units": 1, "payment_window_seconds": 300})
-    first, second = fans(db, ctx, clock, 2)
-    for fan in (first, second):
-        client.post(f"/api/v1/flash-sales/{sale['id']}/reservations", headers=auth(fan))
-    clock.advance(START)
+    sale, (first, second) = live_sale(client, db, ctx, clock, admin,
+                                      sale_body | {"units": 1, "payment_window_seconds": 300}, 2)
     order = buy(client, sale, first).json()
     assert buy(client, sale, second).json()["code"] == "sold_out"
     reply = client.post("/api/v1/admin/clock/advance", json={"seconds": 300}, headers=auth(admin))
@@ -128,10 +135,8 @@ def test_bad_sales_are_refused(client, shop, admin, fan, sale_body):  # type: ig
 
 def test_purchase_attempts_are_rate_limited(client, db, ctx, clock, shop, admin, sale_body):  # type: ignore[no-untyped-def]
     ctx.settings.purchase_rate_per_customer = 2
-    sale = create(client, admin, sale_body | {"units": 5, "per_customer_limit": 5})
-    (fan,) = fans(db, ctx, clock, 1)
-    client.post(f"/api/v1/flash-sales/{sale['id']}/reservations", headers=auth(fan))
-    clock.advance(START)
+    sale, (fan,) = live_sale(client, db, ctx, clock, admin, sale_body | {"units": 5, "per_customer_limit": 5},
+                             1)
     replies = [buy(client, sale, fan) for _ in range(5)]
     limited = [r for r in replies if r.status_code == 429]
     # 5 attempts in well under two one-second windows: one window saw at least 3
@@ -142,10 +147,7 @@ def test_purchase_attempts_are_rate_limited(client, db, ctx, clock, shop, admin,
 def test_live_remaining_units_as_server_sent_events(client, db, ctx, clock, shop, admin, sale_body):  # type: ignore[no-untyped-def]
     import orjson
 
-    sale = create(client, admin, sale_body)
-    (fan,) = fans(db, ctx, clock, 1)
-    client.post(f"/api/v1/flash-sales/{sale['id']}/reservations", headers=auth(fan))
-    clock.advance(START)
+    sale, (fan,) = live_sale(client, db, ctx, clock, admin, sale_body, 1)
     assert buy(client, sale, fan).status_code == 201
     with client.stream("GET", f"/api/v1/flash-sales/{sale['id']}/events?max_events=1") as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
@@ -159,10 +161,7 @@ def test_database_outage_answers_503_and_sells_nothing(client, db, ctx, clock, s
     from sqlalchemy import event
     from sqlalchemy.exc import OperationalError
 
-    sale = create(client, admin, sale_body | {"units": 1})
-    (fan,) = fans(db, ctx, clock, 1)
-    client.post(f"/api/v1/flash-sales/{sale['id']}/reservations", headers=auth(fan))
-    clock.advance(START)
+    sale, (fan,) = live_sale(client, db, ctx, clock, admin, sale_body | {"units": 1}, 1)
 
     def outage(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         if statement.startswith("INSERT INTO orders"):
@@ -181,10 +180,7 @@ def test_database_outage_answers_503_and_sells_nothing(client, db, ctx, clock, s
 
 
 def test_a_replayed_idempotency_key_returns_the_first_order(client, db, ctx, clock, shop, admin, sale_body):  # type: ignore[no-untyped-def]
-    sale = create(client, admin, sale_body | {"per_customer_limit": 2})
-    (fan,) = fans(db, ctx, clock, 1)
-    client.post(f"/api/v1/flash-sales/{sale['id']}/reservations", headers=auth(fan))
-    clock.advance(START)
+    sale, (fan,) = live_sale(client, db, ctx, clock, admin, sale_body | {"per_customer_limit": 2}, 1)
     url = f"/api/v1/flash-sales/{sale['id']}/purchase"
     first = client.post(url, headers=auth(fan) | {"Idempotency-Key": "buy-1"})
     again = client.post(url, headers=auth(fan) | {"Idempotency-Key": "buy-1"})
@@ -197,11 +193,8 @@ def test_a_replayed_idempotency_key_returns_the_first_order(client, db, ctx, clo
 
 
 def test_an_ended_sale_gives_unsold_units_back_to_stock(client, db, ctx, clock, shop, admin, sale_body):  # type: ignore[no-untyped-def]
-    sale = create(client, admin, sale_body | {"units": 5, "payment_window_seconds": 900})
-    buyer, payer = fans(db, ctx, clock, 2)
-    for fan in (buyer, payer):
-        client.post(f"/api/v1/flash-sales/{sale['id']}/reservations", headers=auth(fan))
-    clock.advance(START)
+    sale, (buyer, payer) = live_sale(client, db, ctx, clock, admin,
+                                     sale_body | {"units": 5, "payment_window_seconds": 900}, 2)
     unpaid = buy(client, sale, buyer).json()
     paid = buy(client, sale, payer).json()
     pay = client.post(f"/api/v1/orders/{paid['id']}/pay", json={"payment_method": "gateway"}, headers=auth(payer))

@@ -431,6 +431,7 @@ def naive_attempt(db: Database, clock: Clock, prepared: Prepared, customer_id: i
     number), its line, its event and the purchase: one transaction, as a naive seckill does. Returns
     ``won`` or the refusal's code."""
     from fanbase.orders.models import PENDING_PAYMENT
+    from fanbase.orders.service import order_number
 
     with db.uow() as s:  # SQLite: BEGIN IMMEDIATE; PostgreSQL: the FOR UPDATE below
         c = s.connection()
@@ -448,7 +449,7 @@ def naive_attempt(db: Database, clock: Clock, prepared: Prepared, customer_id: i
             "customer_id": customer_id, "status": PENDING_PAYMENT, "payment_method": "gateway",
             "total_fen": PRICE_FEN, "currency": "CNY", "payment_due_at": now + timedelta(minutes=15),
             "shipping_address": {}, "source": "flash_sale", "created_at": now, "updated_at": now}).scalar_one()
-        c.execute(q.number, {"order": order_id, "value": f"{day}{order_id:010d}"})
+        c.execute(q.number, {"order": order_id, "value": order_number(day, order_id)})
         c.execute(q.line, {"order_id": order_id, "sku": prepared.sku, "name": "发布会手机 12+256GB", "quantity": 1,
                            "unit_price_fen": PRICE_FEN})
         c.execute(q.event, {"order_id": order_id, "kind": "created", "status": PENDING_PAYMENT,

@@ -130,11 +130,11 @@ def issue_purchase_token(session: Session, clock: Clock, secret: str, sale_id: i
     sale = get_sale(session, sale_id)
     now = clock.now()
     if now < sale.starts_at:
-        raise DomainError("The sale has not started", code="sale_not_started")
+        raise refusal(Decision.SALE_NOT_STARTED)
     if now >= sale.ends_at:
-        raise DomainError("The sale has ended", code="sale_ended")
+        raise refusal(Decision.SALE_ENDED)
     if not is_reserved(session, sale_id, customer_id):
-        raise DomainError("Only fans who reserved may buy", code="not_reserved")
+        raise refusal(Decision.NOT_RESERVED)
     return purchase_token(secret, sale_id, customer_id)
 
 

@@ -87,7 +87,7 @@ def create_order(session: Session, clock: Clock, gateway: PaymentGateway, policy
                          for x in lines], events=[])
     session.add(order)
     session.flush()
-    order.number = f"{now.astimezone(policy.zone).strftime('%Y%m%d')}{order.id:010d}"
+    order.number = order_number(now.astimezone(policy.zone).strftime("%Y%m%d"), order.id)
     _event(session, clock, order, "created", detail={"total_fen": total, "source": source})
     start_payment(session, clock, gateway, order, payment_method, new_order=True)
     if allocate_stock:
@@ -97,6 +97,11 @@ def create_order(session: Session, clock: Clock, gateway: PaymentGateway, policy
         inventory.allocate(session, clock, reference(order), [(x.sku, x.quantity) for x in lines])
         session.flush()
     return order
+
+
+def order_number(day: str, order_id: int) -> str:
+    """What a customer quotes: the store's date and the id (``20261125`` + ``0000000042``)."""
+    return f"{day}{order_id:010d}"
 
 
 def reference(order: Order) -> str:
@@ -191,21 +196,17 @@ def create_unpaid_orders(session: Session, clock: Clock, policy: OrderPolicy,
     order_ids = next_ids(session, _ORDERS, len(new))
     line_ids = iter(next_ids(session, _LINES, sum(len(n.lines) for n in new)))
     event_ids = next_ids(session, _EVENTS, len(new))
-    due: dict[timedelta, datetime] = {}
-    totals: dict[int, tuple[Sequence[Line], int]] = {}  # id(lines) -> total: callers may share line lists
     placed: list[PlacedOrder] = []
     line_rows: list[PlacedLine] = []
     event_rows: list[PlacedEvent] = []
     for order_id, event_id, n in zip(order_ids, event_ids, new, strict=True):
-        payment_due_at = due.get(n.payment_window) or due.setdefault(n.payment_window, now + n.payment_window)
-        known = totals.get(id(n.lines))
-        if known is None or known[0] is not n.lines:
-            known = totals[id(n.lines)] = (n.lines, sum(x.unit_price_fen * x.quantity for x in n.lines))
+        total = sum(x.unit_price_fen * x.quantity for x in n.lines)
         lines = tuple([PlacedLine(next(line_ids), order_id, x.sku, x.name[:300], x.quantity, x.unit_price_fen)
                        for x in n.lines])
         event = PlacedEvent(event_id, order_id, "created", PENDING_PAYMENT, None, {"source": n.source}, now)
-        placed.append(PlacedOrder(order_id, f"{day}{order_id:010d}", n.customer_id, PENDING_PAYMENT, known[1], "CNY",
-                                  "gateway", payment_due_at, {}, n.source, now, now, None, None, lines, (event,)))
+        placed.append(PlacedOrder(order_id, order_number(day, order_id), n.customer_id, PENDING_PAYMENT, total,
+                                  "CNY", "gateway", now + n.payment_window, {}, n.source, now, now, None, None,
+                                  lines, (event,)))
         line_rows.extend(lines)
         event_rows.append(event)
     insert_rows(session, _ORDERS, _ORDER_COLUMNS, placed)

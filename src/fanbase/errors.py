@@ -21,6 +21,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "out_of_stock": (409, N_("Out of stock")),
     "sold_out": (409, N_("Sold out")),
     "not_reserved": (403, N_("Not reserved")),
+    "not_drawn": (403, N_("Not drawn")),
     "already_reserved": (409, N_("Already reserved")),
     "limit_exceeded": (409, N_("Limit exceeded")),
     "sale_not_started": (409, N_("The sale has not started")),

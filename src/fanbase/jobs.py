@@ -33,6 +33,8 @@ JOBS: dict[str, Job] = {
     "return_flash_sale_units": lambda s, ctx: flashsale.take_back_released(s, ctx.flash_gate),
     # after the units came back: lowers a shared gate that counts too many, rebuilds one a dead process left
     "reconcile_flash_sale_gates": lambda s, ctx: reconcile_gates(s, ctx.flash_gate, ctx.clock),
+    # after both: a lottery round opens with the units that are free by then
+    "open_lottery_rounds": lambda s, ctx: flashsale.open_due_rounds(s, ctx.clock, ctx.flash_gate),
     "close_ended_flash_sales": lambda s, ctx: flashsale.close_ended_sales(s, ctx.clock),
 }
 

@@ -122,7 +122,7 @@ def test_bad_sales_are_refused(client, shop, admin, fan, sale_body):  # type: ig
         (sale_body | {"units": 0}, 422),
         (sale_body | {"units": 1000}, 409),  # more than in stock
         (sale_body | {"sku": "NOPE"}, 404),
-        (sale_body | {"mode": "lottery"}, 422),
+        (sale_body | {"mode": "raffle"}, 422),
         (sale_body | {"per_customer_limit": 5}, 422),  # more than units
     ]
     for body, status in cases:

@@ -69,3 +69,37 @@ def test_two_servers_sell_one_sale_without_overselling(settings, db, clock, shop
         assert contexts[0].flash_gate.remaining(sale_id) == contexts[1].flash_gate.remaining(sale_id) == 0
         orders = [o for fan in fans for o in one.get("/api/v1/orders", headers=auth(fan)).json()["items"]]
         assert len(orders) == 5  # every 201 has its order
+
+
+@pytest.mark.redis
+def test_two_servers_let_the_same_drawn_fans_buy_a_lottery_sale(settings, db, clock, shop, admin, redis_url,  # type: ignore[no-untyped-def]
+                                                                 prefix) -> None:
+    contexts = [server(settings, db, clock, redis_url, prefix) for _ in range(2)]
+    with TestClient(create_app(ctx=contexts[0], run_scheduler=False)) as one, \
+            TestClient(create_app(ctx=contexts[1], run_scheduler=False)) as two:
+        now = clock.now()
+        created = one.post("/api/v1/admin/flash-sales", headers=auth(admin), json={
+            "sku": "XM15-256", "units": 4, "price_fen": 399900, "reservations_open_at": now.isoformat(),
+            "starts_at": (now + timedelta(seconds=60)).isoformat(), "mode": "lottery",
+            "ends_at": (now + timedelta(seconds=6000)).isoformat(), "per_customer_limit": 1,
+            "payment_window_seconds": 900})
+        sale_id = created.json()["id"]
+        fans = [customer_token(db, contexts[0].secret_key, clock)[1] for _ in range(10)]
+        for fan in fans:
+            assert one.post(f"/api/v1/flash-sales/{sale_id}/reservations", headers=auth(fan)).status_code == 201
+        clock.advance(60)  # no job runs here: the first attempts, on both servers at once, open the round
+
+        def buy(index: int) -> tuple[int, int, str]:
+            reply = (one, two)[index % 2].post(f"/api/v1/flash-sales/{sale_id}/purchase",
+                                               headers=auth(fans[index // 2]))
+            return index // 2, reply.status_code, reply.json().get("code", "")
+
+        with ThreadPoolExecutor(8) as pool:  # every fan tries twice, once through each server
+            answers = list(pool.map(buy, range(20)))
+        winners = {fan for fan, status, _ in answers if status == 201}
+        drawn = {i for i, fan in enumerate(fans)
+                 if two.get(f"/api/v1/flash-sales/{sale_id}/draw", headers=auth(fan)).json()["drawn"]}
+        assert len(winners) == 4 and winners == drawn
+        assert {code for fan, status, code in answers if status != 201} <= {"not_drawn", "limit_exceeded", "sold_out"}
+        assert [(r["number"], r["winners"]) for r in one.get(f"/api/v1/flash-sales/{sale_id}").json()["lottery"][
+            "rounds"]] == [(0, 4)]

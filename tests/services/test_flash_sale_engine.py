@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from fanbase.accounts import service as accounts
 from fanbase.clock import FixedClock
@@ -19,7 +19,7 @@ from fanbase.db import Database
 from fanbase.errors import DomainError, ServiceUnavailable
 from fanbase.flashsale import service as flash
 from fanbase.flashsale.gate import InProcessGate
-from fanbase.flashsale.models import Purchase
+from fanbase.flashsale.models import LotteryRound, LotteryWinner, Purchase
 from fanbase.flashsale.writer import GroupCommitWriter
 from fanbase.orders import service as orders
 from fanbase.orders.models import PENDING_PAYMENT, Order
@@ -29,7 +29,8 @@ from tests.helpers import seed_catalogue
 SECRET = "test-secret"
 
 
-def make_sale(db: Database, clock: FixedClock, *, units: int, limit: int, customers: int) -> tuple[int, list[int]]:
+def make_sale(db: Database, clock: FixedClock, *, units: int, limit: int, customers: int,
+              mode: str = "first_come") -> tuple[int, list[int]]:
     seed_catalogue(db, clock, stock=1000)
     now = clock.now()
     with db.uow() as s:
@@ -38,7 +39,7 @@ def make_sale(db: Database, clock: FixedClock, *, units: int, limit: int, custom
         sale = flash.create_sale(s, clock, flash.SaleSpec(
             sku="BAND9", units=units, price_fen=9900, reservations_open_at=now,
             starts_at=now + timedelta(seconds=60), ends_at=now + timedelta(hours=2), per_customer_limit=limit,
-            payment_window_seconds=300), staff)
+            payment_window_seconds=300, mode=mode), staff)
         fans = [accounts.register_customer(s, clock, email=f"f{i}@example.com", password="password-1",
                                            name="粉丝").id for i in range(customers)]
     with db.uow() as s:
@@ -109,10 +110,13 @@ UNITS, LIMIT, CUSTOMERS = 5, 2, 6
 class FlashSaleMachine(RuleBasedStateMachine):
     """Random interleavings of purchases, payments, expiries and restarts."""
 
+    mode = "first_come"
+
     def __init__(self) -> None:
         super().__init__()
         self.db, self.clock = self._fresh()
-        self.sale_id, self.fans = make_sale(self.db, self.clock, units=UNITS, limit=LIMIT, customers=CUSTOMERS)
+        self.sale_id, self.fans = make_sale(self.db, self.clock, units=UNITS, limit=LIMIT, customers=CUSTOMERS,
+                                            mode=self.mode)
         self.gateway = SandboxGateway("secret", "http://test")
         self._restart()
 
@@ -135,11 +139,13 @@ class FlashSaleMachine(RuleBasedStateMachine):
 
     @rule(fan=st.integers(0, CUSTOMERS - 1), quantity=st.integers(1, 2))
     def purchase(self, fan: int, quantity: int) -> None:
+        if flash.round_due(self.state, self.clock.now()):
+            flash.load_round(self.db, self.clock, self.gate, self.state)
         try:
             flash.attempt(self.gate, self.writer.submit, self.clock, SECRET, self.state, self.fans[fan], quantity,
                           None).result(timeout=30)
         except DomainError as error:
-            assert error.code in ("sold_out", "limit_exceeded")
+            assert error.code in ("sold_out", "limit_exceeded", "not_drawn" if self.mode == "lottery" else "")
 
     @rule()
     def pay_one(self) -> None:
@@ -176,18 +182,35 @@ class FlashSaleMachine(RuleBasedStateMachine):
             held = s.scalar(select(Order.id).where(Order.status == PENDING_PAYMENT,
                                                    Order.id.not_in(select(Purchase.order_id))))
         assert held is None  # every won order has its purchase row (written in the same transaction)
+        if self.mode == "lottery":  # only drawn fans bought, and only in their own round
+            with self.db.read() as s:
+                outside = s.execute(
+                    select(Purchase.id).outerjoin(LotteryWinner, (LotteryWinner.sale_id == Purchase.sale_id)
+                                                  & (LotteryWinner.customer_id == Purchase.customer_id))
+                    .outerjoin(LotteryRound, (LotteryRound.sale_id == LotteryWinner.sale_id)
+                               & (LotteryRound.number == LotteryWinner.round))
+                    .where(or_(LotteryRound.number.is_(None), Purchase.created_at < LotteryRound.opens_at,
+                               Purchase.created_at >= LotteryRound.closes_at))).all()
+            assert outside == []
 
     def teardown(self) -> None:
         self.writer.stop()
         next(self._databases, None)  # dispose of it
 
 
-def test_random_interleavings_never_oversell(tmp_path_factory, pg_database) -> None:  # type: ignore[no-untyped-def]
-    FlashSaleMachine.tmp_factory = tmp_path_factory
-    FlashSaleMachine.pg_database = pg_database
-    FlashSaleMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None,
-                                                  suppress_health_check=list(HealthCheck))
-    FlashSaleMachine.TestCase().runTest()
+class LotteryMachine(FlashSaleMachine):
+    """The same, for a lottery sale: rounds open as time passes and units come back."""
+
+    mode = "lottery"
+
+
+@pytest.mark.parametrize("machine", [FlashSaleMachine, LotteryMachine], ids=["first_come", "lottery"])
+def test_random_interleavings_never_oversell(machine, tmp_path_factory, pg_database) -> None:  # type: ignore[no-untyped-def]
+    machine.tmp_factory = tmp_path_factory
+    machine.pg_database = pg_database
+    machine.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None,
+                                         suppress_health_check=list(HealthCheck))
+    machine.TestCase().runTest()
 
 
 def test_units_of_an_expired_order_come_back_once_across_a_restart(db, clock) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from fanbase.context import Context
 from fanbase.errors import DomainError
 from fanbase.flashsale import service
 from fanbase.flashsale.gate import SaleState
-from fanbase.flashsale.models import FlashSale
+from fanbase.flashsale.models import LOTTERY, FlashSale
 from fanbase.orders.api import order_out
 from fanbase.web import Ctx, CurrentCaller, FastJSONResponse, InputModel, Staff, iso
 
@@ -40,6 +40,33 @@ class SaleIn(InputModel):
     require_purchase_token: bool = False
 
 
+class RoundOut(BaseModel):
+    number: int
+    opens_at: str
+    closes_at: str
+    free_units: int
+    winners: int
+
+
+class LotteryOut(BaseModel):
+    """Published once the sale has started: the seed repeats the draw (``service.draw_order`` over the
+    reserved customer ids); each round lets the next fans in draw order buy."""
+
+    seed: str | None
+    drawn_at: str | None
+    rounds: list[RoundOut]
+
+
+class DrawOut(BaseModel):
+    sale_id: int
+    customer_id: int
+    drawn: bool
+    position: int | None
+    round: int | None
+    opens_at: str | None
+    closes_at: str | None
+
+
 class SaleOut(BaseModel):
     id: int
     sku: str
@@ -55,6 +82,7 @@ class SaleOut(BaseModel):
     payment_window_seconds: int
     mode: str
     require_purchase_token: bool
+    lottery: LotteryOut | None = None
 
 
 class ReservationOut(BaseModel):
@@ -71,8 +99,14 @@ class PurchaseIn(InputModel):
     purchase_token: str | None = Field(default=None, max_length=128)
 
 
-def _view(ctx: Context, sale: FlashSale, remaining: int, reservations: int) -> dict[str, Any]:
-    return {"id": sale.id, "sku": sale.sku, "units": sale.units, "price_fen": sale.price_fen,
+def _view(ctx: Context, sale: FlashSale, remaining: int, reservations: int,
+          rounds: list[service.RoundSummary] | None = None) -> dict[str, Any]:
+    lottery = None
+    if sale.mode == LOTTERY:
+        lottery = {"seed": sale.lottery_seed, "drawn_at": sale.drawn_at and iso(ctx, sale.drawn_at),
+                   "rounds": [{"number": r.number, "opens_at": iso(ctx, r.opens_at), "closes_at": iso(ctx, r.closes_at),
+                               "free_units": r.free_units, "winners": r.winners} for r in rounds or []]}
+    return {"lottery": lottery, "id": sale.id, "sku": sale.sku, "units": sale.units, "price_fen": sale.price_fen,
             "remaining": remaining, "reservations": reservations,
             "status": service.status(sale, ctx.clock.now(), remaining),
             "starts_at": iso(ctx, sale.starts_at), "ends_at": iso(ctx, sale.ends_at),
@@ -100,7 +134,19 @@ def get_sale(sale_id: SaleId, ctx: Ctx) -> FastJSONResponse:
     with ctx.db.read() as session:
         sale = service.get_sale(session, sale_id)
         return FastJSONResponse(_view(ctx, sale, _remaining(ctx, session, sale),
-                                      service.reservation_count(session, sale_id)))
+                                      service.reservation_count(session, sale_id),
+                                      service.lottery_rounds(session, sale_id) if sale.mode == LOTTERY else None))
+
+
+@router.get("/flash-sales/{sale_id}/draw", response_model=DrawOut)
+def my_draw(sale_id: SaleId, caller: CurrentCaller, ctx: Ctx) -> FastJSONResponse:
+    """For a lottery sale: whether the caller has been drawn, and when they may buy."""
+    with ctx.db.read() as session:
+        draw = service.customer_draw(session, sale_id, caller.user_id)
+        return FastJSONResponse({"sale_id": sale_id, "customer_id": caller.user_id, "drawn": draw is not None,
+                                 "position": draw and draw.position, "round": draw and draw.round,
+                                 "opens_at": draw and iso(ctx, draw.opens_at),
+                                 "closes_at": draw and iso(ctx, draw.closes_at)})
 
 
 @router.get("/flash-sales/{sale_id}/events", response_class=StreamingResponse,
@@ -203,6 +249,8 @@ async def _buy(ctx: Context, sale_id: int, customer_id: int, body: PurchaseIn) -
     state = ctx.flash_gate.state(sale_id)
     if state is None:  # the first attempt in this process loads the sale from committed data
         state = await run_in_threadpool(_load, ctx, sale_id)
+    if service.round_due(state, ctx.clock.now()):  # a lottery's next round: read once per round
+        await run_in_threadpool(service.load_round, ctx.db, ctx.clock, ctx.flash_gate, state)
     future = service.attempt(ctx.flash_gate, ctx.flash_writer.submit, ctx.clock, ctx.secret_key, state,
                              customer_id, body.quantity, body.purchase_token)
     order = await asyncio.wrap_future(future)

@@ -27,6 +27,22 @@ class Decision(Enum):
     SOLD_OUT = "sold_out"
     NOT_RESERVED = "not_reserved"
     LIMIT_EXCEEDED = "limit_exceeded"
+    # lottery sales (decided by ``service.attempt`` from the round, before the gate is asked)
+    NOT_DRAWN = "not_drawn"
+    TURN_PASSED = "turn_passed"
+    ROUND_OPENING = "round_opening"
+
+
+@dataclass(frozen=True)
+class Round:
+    """The open round of a lottery sale, as recorded in the database (``service.open_round``): only
+    ``winners`` may buy, until ``closes_at``; ``drawn_before`` are the winners of earlier rounds."""
+
+    number: int
+    opens_at: datetime
+    closes_at: datetime
+    winners: frozenset[int]
+    drawn_before: frozenset[int]
 
 
 @dataclass
@@ -43,6 +59,9 @@ class SaleState:
     sku: str = ""
     payment_window_seconds: int = 900
     bought: dict[int, int] = field(default_factory=dict)  # customer -> live units (committed or in flight)
+    mode: str = "first_come"
+    round: Round | None = None  # lottery sales: the round this process last loaded
+    round_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 class Gate(Protocol):
@@ -56,6 +75,8 @@ class Gate(Protocol):
     def add_reservation(self, sale_id: int, customer_id: int) -> None: ...
 
     def remaining(self, sale_id: int) -> int | None: ...
+
+    def is_reserved(self, sale_id: int, customer_id: int) -> bool: ...
 
     def try_take(self, sale_id: int, customer_id: int, quantity: int, now: datetime) -> Decision: ...
 
@@ -101,6 +122,9 @@ class InProcessGate:
     def remaining(self, sale_id: int) -> int | None:
         state = self._sales.get(sale_id)
         return None if state is None else state.remaining
+
+    def is_reserved(self, sale_id: int, customer_id: int) -> bool:
+        return customer_id in self._sales[sale_id].reserved
 
     def try_take(self, sale_id: int, customer_id: int, quantity: int, now: datetime) -> Decision:
         state = self._sales[sale_id]

@@ -31,6 +31,10 @@ class FlashSale(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # set when the sale ended and its unsold units went back to ordinary stock
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # lottery sales: the seed of the draw, chosen when the sale starts (never before, so nobody can game it)
+    # and published afterwards, so anyone can repeat the draw from it and the reservations
+    lottery_seed: Mapped[str | None] = mapped_column(String(64), default=None)
+    drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Reservation(Base):
@@ -57,3 +61,31 @@ class Purchase(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
     returned: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LotteryRound(Base):
+    """A round of a lottery sale: the fans at draw positions ``[first_position, end_position)`` may buy
+    from ``opens_at`` until ``closes_at`` (one payment window). Recorded once, by whoever opens it first,
+    so every process lets the same fans in."""
+
+    __tablename__ = "flash_sale_lottery_rounds"
+
+    sale_id: Mapped[int] = mapped_column(BigId, ForeignKey("flash_sales.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    free_units: Mapped[int] = mapped_column(Integer)  # what was left for this round when it opened
+    first_position: Mapped[int] = mapped_column(Integer)
+    end_position: Mapped[int] = mapped_column(Integer)
+
+
+class LotteryWinner(Base):
+    """A fan drawn in a lottery sale: their place in the draw and the round in which they may buy."""
+
+    __tablename__ = "flash_sale_lottery_winners"
+    __table_args__ = (UniqueConstraint("sale_id", "customer_id"),)
+
+    sale_id: Mapped[int] = mapped_column(BigId, ForeignKey("flash_sales.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    round: Mapped[int] = mapped_column(Integer)

@@ -328,6 +328,21 @@ class RedisGate:
             cached.remaining = value
         return value
 
+    def is_reserved(self, sale_id: int, customer_id: int) -> bool:
+        keys = self.keys(sale_id)
+        for _attempt in range(3):
+            try:
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.get(keys.loaded)
+                pipe.sismember(keys.reserved, str(customer_id))
+                loaded, member = pipe.execute()
+            except self._errors as error:
+                raise ServiceUnavailable(BUSY, headers={"Retry-After": "1"}) from error
+            if loaded is not None:
+                return bool(member)
+            self._rebuild_missing(sale_id)  # flushed or never loaded: the reservations come back with it
+        raise ServiceUnavailable(BUSY, headers={"Retry-After": "1"})
+
     def try_take(self, sale_id: int, customer_id: int, quantity: int, now: datetime) -> Decision:
         state = self.state(sale_id)
         if state is None:
@@ -580,7 +595,7 @@ def _settings(sale: FlashSale, remaining: int) -> SaleState:
     return SaleState(sale_id=sale.id, units=sale.units, starts_at=sale.starts_at, ends_at=sale.ends_at,
                      per_customer_limit=sale.per_customer_limit, remaining=remaining,
                      require_purchase_token=sale.require_purchase_token, price_fen=sale.price_fen, sku=sale.sku,
-                     payment_window_seconds=sale.payment_window_seconds)
+                     payment_window_seconds=sale.payment_window_seconds, mode=sale.mode)
 
 
 def reconcile_gates(session: Session, gate: Gate, clock: Clock) -> int:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import random
+import secrets
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import NamedTuple, cast
 
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
@@ -20,10 +23,10 @@ from sqlalchemy.orm import Session
 from fanbase.accounts.service import record_audit
 from fanbase.catalog.service import get_variant, sku_info
 from fanbase.clock import Clock
-from fanbase.db import affected, insert_if_absent, insert_rows
-from fanbase.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from fanbase.flashsale.gate import Decision, Gate, SaleState
-from fanbase.flashsale.models import FIRST_COME, LOTTERY, FlashSale, Purchase, Reservation
+from fanbase.db import Database, affected, insert_if_absent, insert_rows
+from fanbase.errors import Conflict, DomainError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from fanbase.flashsale.gate import Decision, Gate, Round, SaleState
+from fanbase.flashsale.models import FIRST_COME, LOTTERY, FlashSale, LotteryRound, LotteryWinner, Purchase, Reservation
 from fanbase.i18n import N_
 from fanbase.inventory import service as inventory
 from fanbase.orders import service as orders
@@ -55,9 +58,7 @@ def create_sale(session: Session, clock: Clock, spec: SaleSpec, actor_id: int) -
     """Set the sale's units aside from stock now, so that ordinary checkouts cannot take them."""
     if not spec.reservations_open_at <= spec.starts_at < spec.ends_at:
         raise ValidationFailed("Times must be reservations_open_at <= starts_at < ends_at")
-    if spec.mode == LOTTERY:
-        raise ValidationFailed("Lottery sales are not available yet; use first_come")
-    if spec.mode != FIRST_COME:
+    if spec.mode not in (FIRST_COME, LOTTERY):
         raise ValidationFailed("mode is first_come or lottery")
     if not 1 <= spec.units <= MAX_UNITS or spec.price_fen <= 0:
         raise ValidationFailed("units must be 1 to {max} and the price positive", max=MAX_UNITS)
@@ -156,7 +157,8 @@ def rebuild_state(session: Session, sale: FlashSale) -> SaleState:
     return SaleState(sale_id=sale.id, units=sale.units, starts_at=sale.starts_at, ends_at=sale.ends_at,
                      per_customer_limit=sale.per_customer_limit, remaining=sale.units - sum(bought.values()),
                      reserved=reserved, bought=bought, require_purchase_token=sale.require_purchase_token,
-                     price_fen=sale.price_fen, sku=sale.sku, payment_window_seconds=sale.payment_window_seconds)
+                     price_fen=sale.price_fen, sku=sale.sku, payment_window_seconds=sale.payment_window_seconds,
+                     mode=sale.mode)
 
 
 def ensure_loaded(session: Session, gate: Gate, sale_id: int) -> SaleState:
@@ -180,6 +182,169 @@ def take_back_released(session: Session, gate: Gate) -> int:
             gate.give_back(sale_id, customer_id, quantity)
             returned += quantity
     return returned
+
+
+# --- lottery sales ---------------------------------------------------------------------------------
+#
+# When the sale starts, a seed is drawn and the reservations, sorted by customer id, are shuffled with it
+# (``draw_order``): the draw order, which anyone can repeat from the published seed. The sale then runs
+# in rounds of one payment window each. A round opens with the next fans in draw order, as many as the
+# units still free need at the per-customer limit; only they may buy, until the round closes. Units a
+# round leaves unclaimed (and units of orders that closed unpaid) are free again for the next round.
+# Rounds are recorded by whoever opens one first, under the sale's row lock, so every process lets the
+# same fans in; a process reads a round once, then decides in memory.
+
+
+def round_number(state: FlashSale | SaleState, now: datetime) -> int:
+    return int((now - state.starts_at).total_seconds() // state.payment_window_seconds)
+
+
+def round_due(state: SaleState, now: datetime) -> bool:
+    """A live lottery sale whose round this process has not loaded yet (or whose round has closed)."""
+    return (state.mode == LOTTERY and state.starts_at <= now < state.ends_at
+            and (state.round is None or now >= state.round.closes_at))
+
+
+def draw_order(seed: str, customer_ids: Sequence[int]) -> list[int]:
+    """The lottery: a uniformly random order of the reserved fans, the same for the same seed and fans."""
+    order = sorted(customer_ids)
+    random.Random(seed).shuffle(order)
+    return order
+
+
+_DRAWS: dict[tuple[int, str], list[int]] = {}  # the draw orders this process computed, most recent last
+
+
+def _draw(session: Session, sale: FlashSale) -> list[int]:
+    assert sale.lottery_seed is not None
+    key = (sale.id, sale.lottery_seed)
+    order = _DRAWS.get(key)
+    if order is None:  # reservations closed when the sale started: the order never changes
+        order = draw_order(sale.lottery_seed, list(session.scalars(
+            select(Reservation.customer_id).where(Reservation.sale_id == sale.id))))
+        while len(_DRAWS) >= 4:
+            _DRAWS.pop(next(iter(_DRAWS)))
+        _DRAWS[key] = order
+    return order
+
+
+def open_round(session: Session, clock: Clock, gate: Gate, sale_id: int) -> LotteryRound | None:
+    """The round of a live lottery sale for now, recorded if nobody has yet (the first one draws the
+    seed). None if the sale is not a lottery or not live."""
+    sale = session.scalar(select(FlashSale).where(FlashSale.id == sale_id).with_for_update())
+    now = clock.now()
+    if sale is None or sale.mode != LOTTERY or not sale.starts_at <= now < sale.ends_at:
+        return None
+    number = round_number(sale, now)
+    recorded = session.get(LotteryRound, (sale_id, number))
+    if recorded is not None:
+        return recorded
+    if sale.lottery_seed is None:
+        sale.lottery_seed, sale.drawn_at = secrets.token_hex(16), now
+    order = _draw(session, sale)
+    first = int(session.scalar(select(func.coalesce(func.max(LotteryRound.end_position), 0))
+                               .where(LotteryRound.sale_id == sale_id)) or 0)
+    remaining = gate.remaining(sale_id)  # the shared count; in flight or not, a taken unit is not free
+    free = max(0, remaining if remaining is not None else sale.units - live_units(session, sale_id))
+    end = min(len(order), first + math.ceil(free / sale.per_customer_limit))
+    opens_at = sale.starts_at + timedelta(seconds=number * sale.payment_window_seconds)
+    recorded = LotteryRound(sale_id=sale_id, number=number, opens_at=opens_at,
+                            closes_at=min(sale.ends_at, opens_at + timedelta(seconds=sale.payment_window_seconds)),
+                            free_units=free, first_position=first, end_position=end)
+    session.add(recorded)
+    insert_rows(session, _WINNERS, ("sale_id", "position", "customer_id", "round"),
+                [(sale_id, position, order[position], number) for position in range(first, end)])
+    return recorded
+
+
+def load_round(db: Database, clock: Clock, gate: Gate, state: SaleState) -> None:
+    """Bring this process's copy of a lottery sale's round up to date (once per round: the requests that
+    arrive meanwhile wait for it). Opens the round if nobody has."""
+    with state.round_lock:
+        if not round_due(state, clock.now()):
+            return
+        def window(recorded: LotteryRound | None) -> tuple[int, datetime, datetime] | None:
+            return None if recorded is None else (recorded.number, recorded.opens_at, recorded.closes_at)
+
+        with db.read() as session:
+            current = window(session.get(LotteryRound, (state.sale_id, round_number(state, clock.now()))))
+        if current is None:
+            with db.uow() as session:
+                current = window(open_round(session, clock, gate, state.sale_id))
+        if current is None:
+            return
+        number, opens_at, closes_at = current
+        with db.read() as session:
+            drawn = session.execute(select(LotteryWinner.customer_id, LotteryWinner.round)
+                                    .where(LotteryWinner.sale_id == state.sale_id,
+                                           LotteryWinner.round <= number)).all()
+        state.round = Round(number=number, opens_at=opens_at, closes_at=closes_at,
+                            winners=frozenset(c for c, r in drawn if r == number),
+                            drawn_before=frozenset(c for c, r in drawn if r < number))
+
+
+def open_due_rounds(session: Session, clock: Clock, gate: Gate) -> int:
+    """Scheduled: draw lottery sales that started and open their rounds on time, even before anyone
+    tries to buy. Returns the rounds opened."""
+    now = clock.now()
+    opened = 0
+    for sale in session.scalars(select(FlashSale).where(FlashSale.mode == LOTTERY, FlashSale.starts_at <= now,
+                                                        FlashSale.ends_at > now)):
+        if session.get(LotteryRound, (sale.id, round_number(sale, now))) is None:
+            opened += open_round(session, clock, gate, sale.id) is not None
+    return opened
+
+
+def lottery_refusal(gate: Gate, state: SaleState, customer_id: int, now: datetime) -> Decision | None:
+    """None if this fan may buy in the lottery's open round; otherwise why not."""
+    current = state.round
+    if current is None or not current.opens_at <= now < current.closes_at:
+        return Decision.ROUND_OPENING
+    if customer_id in current.winners:
+        return None
+    if not gate.is_reserved(state.sale_id, customer_id):
+        return Decision.NOT_RESERVED
+    if customer_id in current.drawn_before:
+        return Decision.TURN_PASSED
+    return Decision.SOLD_OUT if state.remaining <= 0 else Decision.NOT_DRAWN
+
+
+class RoundSummary(NamedTuple):
+    number: int
+    opens_at: datetime
+    closes_at: datetime
+    free_units: int
+    winners: int
+
+
+def lottery_rounds(session: Session, sale_id: int) -> list[RoundSummary]:
+    return [RoundSummary(*row) for row in session.execute(
+        select(LotteryRound.number, LotteryRound.opens_at, LotteryRound.closes_at, LotteryRound.free_units,
+               LotteryRound.end_position - LotteryRound.first_position)
+        .where(LotteryRound.sale_id == sale_id).order_by(LotteryRound.number))]
+
+
+class Draw(NamedTuple):
+    position: int
+    round: int
+    opens_at: datetime
+    closes_at: datetime
+
+
+def customer_draw(session: Session, sale_id: int, customer_id: int) -> Draw | None:
+    """Where a fan was drawn in a lottery sale, and their window to buy; None if not (yet) drawn."""
+    sale = get_sale(session, sale_id)
+    if sale.mode != LOTTERY:
+        raise DomainError("This sale is first come, first served: there is no draw", code="conflict")
+    row = session.execute(select(LotteryWinner.position, LotteryRound.number, LotteryRound.opens_at,
+                                 LotteryRound.closes_at)
+                          .join(LotteryRound, (LotteryRound.sale_id == LotteryWinner.sale_id)
+                                & (LotteryRound.number == LotteryWinner.round))
+                          .where(LotteryWinner.sale_id == sale_id, LotteryWinner.customer_id == customer_id)).first()
+    return None if row is None else Draw(*row)
+
+
+_WINNERS = cast(Table, LotteryWinner.__table__)
 
 
 # --- writing winners (called by the group-commit writer, one transaction per batch) --------------
@@ -274,17 +439,24 @@ DECISION_ERRORS = {
     Decision.SOLD_OUT: (N_("Sold out"), "sold_out"),
     Decision.NOT_RESERVED: (N_("Only fans who reserved may buy"), "not_reserved"),
     Decision.LIMIT_EXCEEDED: (N_("You have reached this sale's limit per customer"), "limit_exceeded"),
+    Decision.NOT_DRAWN: (N_("You have not been drawn in this round of the lottery; units nobody claims go to "
+                            "the next fans drawn"), "not_drawn"),
+    Decision.TURN_PASSED: (N_("Your turn to buy in this lottery has passed"), "not_drawn"),
 }
 
 
 def refusal(decision: Decision) -> DomainError:
+    if decision is Decision.ROUND_OPENING:
+        return ServiceUnavailable("The next round of the lottery is opening; please try again in a moment",
+                                  headers={"Retry-After": "1"})
     detail, code = DECISION_ERRORS[decision]
     return DomainError(detail, code=code)
 
 
 def attempt(gate: Gate, submit: Callable[[Win], Future[orders.PlacedOrder]], clock: Clock, secret: str,
             state: SaleState, customer_id: int, quantity: int, token: str | None) -> Future[orders.PlacedOrder]:
-    """The hot path: decide in memory; only a winner reaches the database (through ``submit``)."""
+    """The hot path: decide in memory; only a winner reaches the database (through ``submit``). For a
+    lottery sale the caller has brought the round up to date (``round_due`` / ``load_round``)."""
     now = clock.now()
     if now < state.starts_at:
         raise refusal(Decision.SALE_NOT_STARTED)
@@ -295,6 +467,10 @@ def attempt(gate: Gate, submit: Callable[[Win], Future[orders.PlacedOrder]], clo
         raise Forbidden("This sale needs the purchase token issued when it went live")
     if quantity < 1:
         raise ValidationFailed("quantity must be at least 1")
+    if state.mode == LOTTERY:  # the caller loads the round first (``load_round``)
+        drawn = lottery_refusal(gate, state, customer_id, now)
+        if drawn is not None:
+            raise refusal(drawn)
     decision = gate.try_take(state.sale_id, customer_id, quantity, now)
     if decision is not Decision.TAKEN:
         raise refusal(decision)

@@ -453,25 +453,37 @@ def refusal(decision: Decision) -> DomainError:
     return DomainError(detail, code=code)
 
 
-def attempt(gate: Gate, submit: Callable[[Win], Future[orders.PlacedOrder]], clock: Clock, secret: str,
-            state: SaleState, customer_id: int, quantity: int, token: str | None) -> Future[orders.PlacedOrder]:
-    """The hot path: decide in memory; only a winner reaches the database (through ``submit``). For a
-    lottery sale the caller has brought the round up to date (``round_due`` / ``load_round``)."""
+def try_purchase(gate: Gate, submit: Callable[[Win], Future[orders.PlacedOrder]], clock: Clock, secret: str,
+                 state: SaleState, customer_id: int, quantity: int,
+                 token: str | None) -> Future[orders.PlacedOrder] | Decision:
+    """The hot path: decide in memory; only a winner reaches the database (through ``submit``). A refusal
+    is returned, not raised: at a launch nearly every attempt is refused, and raising an exception for each
+    would cost more than deciding. For a lottery sale the caller has brought the round up to date
+    (``round_due`` / ``load_round``)."""
     now = clock.now()
     if now < state.starts_at:
-        raise refusal(Decision.SALE_NOT_STARTED)
+        return Decision.SALE_NOT_STARTED
     if now >= state.ends_at:
-        raise refusal(Decision.SALE_ENDED)
+        return Decision.SALE_ENDED
     if state.require_purchase_token and (
             not token or not hmac.compare_digest(token, purchase_token(secret, state.sale_id, customer_id))):
         raise Forbidden("This sale needs the purchase token issued when it went live")
     if quantity < 1:
         raise ValidationFailed("quantity must be at least 1")
-    if state.mode == LOTTERY:  # the caller loads the round first (``load_round``)
+    if state.mode == LOTTERY:
         drawn = lottery_refusal(gate, state, customer_id, now)
         if drawn is not None:
-            raise refusal(drawn)
+            return drawn
     decision = gate.try_take(state.sale_id, customer_id, quantity, now)
     if decision is not Decision.TAKEN:
-        raise refusal(decision)
+        return decision
     return submit(Win(sale_id=state.sale_id, customer_id=customer_id, quantity=quantity))
+
+
+def attempt(gate: Gate, submit: Callable[[Win], Future[orders.PlacedOrder]], clock: Clock, secret: str,
+            state: SaleState, customer_id: int, quantity: int, token: str | None) -> Future[orders.PlacedOrder]:
+    """``try_purchase`` for callers that answer one attempt at a time: a refusal is raised as its problem."""
+    outcome = try_purchase(gate, submit, clock, secret, state, customer_id, quantity, token)
+    if isinstance(outcome, Decision):
+        raise refusal(outcome)
+    return outcome

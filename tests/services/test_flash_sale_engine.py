@@ -4,7 +4,9 @@ concurrency, expiries, failed writes and restarts (the gate rebuilt from committ
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -12,6 +14,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import or_, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from fanbase.accounts import service as accounts
 from fanbase.clock import FixedClock
@@ -102,6 +106,49 @@ def test_a_failed_write_answers_503_and_gives_the_units_back(db, clock) -> None:
     order = flash.attempt(gate, writer.submit, clock, SECRET, state, fans[1], 1, None).result(timeout=30)
     writer.stop()
     assert order.status == PENDING_PAYMENT and live_units_by_customer(db, sale_id) == {fans[1]: 1}
+
+
+class LostAcknowledgement:
+    """The database as the writer sees it when the connection drops during COMMIT: the first write
+    transaction commits, then fails as if the answer never came back; with ``blind``, reads fail too."""
+
+    def __init__(self, db: Database, *, blind: bool = False) -> None:
+        self.db, self.blind, self.armed = db, blind, True
+
+    @contextmanager
+    def uow(self) -> Iterator[Session]:
+        with self.db.uow() as session:
+            yield session
+        if self.armed:
+            self.armed = False
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        if self.blind:
+            raise OperationalError("SELECT", {}, Exception("connection refused"))
+        with self.db.read() as session:
+            yield session
+
+
+@pytest.mark.parametrize("blind", [False, True], ids=["verified", "unknown"])
+def test_a_commit_whose_answer_was_lost_never_sells_a_unit_twice(db, clock, blind) -> None:  # type: ignore[no-untyped-def]
+    sale_id, fans = make_sale(db, clock, units=1, limit=1, customers=2)
+    gate = InProcessGate()
+    writer = GroupCommitWriter(LostAcknowledgement(db, blind=blind), clock, gate, orders.OrderPolicy)  # type: ignore[arg-type]
+    with db.uow() as s:
+        state = flash.ensure_loaded(s, gate, sale_id)
+    future = flash.attempt(gate, writer.submit, clock, SECRET, state, fans[0], 1, None)
+    if blind:  # we cannot tell: 503, and the unit stays taken (the gate under-counts, never sells it twice)
+        with pytest.raises(ServiceUnavailable):
+            future.result(timeout=30)
+    else:  # the order is there: the fan is told they won
+        assert future.result(timeout=30).customer_id == fans[0]
+    assert live_units_by_customer(db, sale_id) == {fans[0]: 1} and state.remaining == 0
+    with pytest.raises(DomainError) as refused:
+        flash.attempt(gate, writer.submit, clock, SECRET, state, fans[1], 1, None)
+    assert refused.value.code == "sold_out"
+    writer.stop()
 
 
 UNITS, LIMIT, CUSTOMERS = 5, 2, 6

@@ -386,6 +386,11 @@ def write_wins(session: Session, clock: Clock, policy: orders.OrderPolicy, wins:
 _PURCHASES = cast(Table, Purchase.__table__)
 
 
+def committed_orders(session: Session, order_ids: Sequence[int]) -> set[int]:
+    """Which of these sale orders are in the database (the writer asks after a failed COMMIT)."""
+    return set(session.scalars(select(Purchase.order_id).where(Purchase.order_id.in_(order_ids))))
+
+
 # --- what happens to a sale order's units when the order moves on ---------------------------------
 
 

@@ -1,6 +1,7 @@
 """Group commit for flash-sale winners: gather wins for a few milliseconds, write them in one
 transaction, then answer the whole batch. A fan is told "you won" only after their order is committed;
-if the write fails, every unit of the batch goes back to the gate and every fan of the batch gets 503.
+if the write fails, every unit of the batch goes back to the gate and every fan of the batch gets 503
+(unless the COMMIT itself failed: then what was committed all the same is answered as won, see ``_failed``).
 Inside the transaction the gate first admits the wins (``Gate.admit``): a shared gate that was rebuilt
 from the database after a win was taken no longer counts that take, so such a win is refused (503, the
 fan tries again) instead of being written on top of the rebuilt count.
@@ -85,6 +86,7 @@ class GroupCommitWriter:
 
     def _write(self, batch: list[tuple[service.Win, object | None, Future[PlacedOrder]]]) -> None:
         admitted = [False] * len(batch)
+        created: list[PlacedOrder] = []
         try:
             states = {win.sale_id: self.gate.state(win.sale_id) for win, _, _ in batch}
             with self.db.uow() as session:
@@ -94,11 +96,7 @@ class GroupCommitWriter:
                                              {k: v for k, v in states.items() if v is not None}) if wins else []
             self.batches += 1
         except Exception as error:
-            log.exception("writing %d flash-sale wins failed; their units go back", len(batch))
-            for (win, ticket, future), ok in zip(batch, admitted, strict=True):
-                self.gate.undo_take(win.sale_id, win.customer_id, win.quantity, ticket, ok)
-                future.set_exception(ServiceUnavailable("The order could not be saved; please try again")
-                                     if not isinstance(error, ServiceUnavailable) else error)
+            self._failed(batch, admitted, created, error)
             return
         orders = iter(created)
         for (_, _, future), ok in zip(batch, admitted, strict=True):
@@ -106,3 +104,31 @@ class GroupCommitWriter:
                 future.set_result(next(orders))
             else:  # taken from a gate that has since been rebuilt without it: nothing was written
                 future.set_exception(ServiceUnavailable("The order could not be saved; please try again"))
+
+    def _failed(self, batch: list[tuple[service.Win, object | None, Future[PlacedOrder]]], admitted: list[bool],
+                created: list[PlacedOrder], error: Exception) -> None:
+        """The batch's transaction failed. Before the COMMIT nothing was written: every unit goes back. If the
+        rows were written, the COMMIT itself failed -- and may have succeeded all the same (the connection
+        dropped before the answer): giving those units back would sell them twice, so look first. What is
+        committed is answered as won; if we cannot tell, the units stay taken (the gate under-counts until
+        it is rebuilt from the database) and the fans get 503."""
+        log.error("writing %d flash-sale wins failed: %r", len(batch), error)
+        committed: set[int] | None = set()
+        if created:
+            try:
+                with self.db.read() as session:
+                    committed = service.committed_orders(session, [order.id for order in created])
+            except Exception:
+                log.exception("could not tell whether %d flash-sale orders were committed", len(created))
+                committed = None
+        unavailable = error if isinstance(error, ServiceUnavailable) else \
+            ServiceUnavailable("The order could not be saved; please try again")
+        orders = iter(created)
+        for (win, ticket, future), ok in zip(batch, admitted, strict=True):
+            order = next(orders, None) if ok else None
+            if order is not None and committed is not None and order.id in committed:
+                future.set_result(order)
+                continue
+            if committed is not None:  # known not to be written
+                self.gate.undo_take(win.sale_id, win.customer_id, win.quantity, ticket, ok)
+            future.set_exception(unavailable)

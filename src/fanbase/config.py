@@ -34,6 +34,11 @@ class Settings(BaseSettings):
                                             "customer per second (0: no limit).")
     purchase_rate_per_ip: int = Field(default=200, ge=0, description="Flash-sale purchase attempts per client "
                                       "address per second (0: no limit).")
+    flash_gate_stale_after_seconds: float = Field(default=15.0, gt=0, description="Redis gate: takes that a "
+                                                  "process has held this long without writing them (it died, or its "
+                                                  "writer is stuck) are given back by rebuilding the sale.")
+    flash_gate_key_prefix: str = Field(default="fanbase:fs", min_length=1, description="Redis gate: prefix of the "
+                                       "keys of every sale (deployments or tests sharing one Redis use their own).")
     sqlite_synchronous: str = Field(default="NORMAL", description="SQLite PRAGMA synchronous (WAL: NORMAL is durable "
                                     "against process crashes).")
 

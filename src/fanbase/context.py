@@ -63,4 +63,11 @@ def build_context(settings: Settings, *, db: Database | None = None, clock: Cloc
                    product_pages=TTLCache(settings.product_cache_seconds),
                    broadcast=make_broadcast(settings.redis_url),
                    rate_limiter=make_rate_limiter(settings.redis_url),
-                   flash_gate=RedisGate(settings.redis_url, database) if settings.redis_url else InProcessGate())
+                   flash_gate=_flash_gate(settings, database))
+
+
+def _flash_gate(settings: Settings, database: Database) -> Gate:
+    if not settings.redis_url:
+        return InProcessGate()
+    return RedisGate(settings.redis_url, database, prefix=settings.flash_gate_key_prefix,
+                     stale_after_seconds=settings.flash_gate_stale_after_seconds)

@@ -452,6 +452,11 @@ def test_the_context_uses_redis_when_it_is_configured(db, redis_url, tmp_path) -
     shared = build_context(Settings(data_dir=tmp_path, secret_key="k", redis_url=redis_url), db=db)
     assert isinstance(plain.flash_gate, InProcessGate)
     assert isinstance(shared.flash_gate, RedisGate) and shared.flash_writer.gate is shared.flash_gate
+    assert shared.flash_gate.prefix == "fanbase:fs" and shared.flash_gate.stale_after_ms == 15_000
+    tuned = build_context(Settings(data_dir=tmp_path, secret_key="k", redis_url=redis_url,
+                                   flash_gate_key_prefix="test:ctx", flash_gate_stale_after_seconds=0.5), db=db)
+    assert isinstance(tuned.flash_gate, RedisGate)
+    assert tuned.flash_gate.prefix == "test:ctx" and tuned.flash_gate.stale_after_ms == 500
 
 
 # --- the engine's property test, against the Redis gate ---------------------------------------------

@@ -394,6 +394,38 @@ def test_takes_of_a_dead_process_come_back_on_the_timer(db, clock, redis_url, pr
 
 
 @pytest.mark.redis
+def test_units_admitted_by_a_process_that_died_before_its_commit_come_back(db, clock, redis_url, prefix) -> None:  # type: ignore[no-untyped-def]
+    sale_id, fans = make_sale(db, clock, units=3, limit=2, customers=2)
+    dead, alive = Process(redis_url, prefix, db, clock), Process(redis_url, prefix, db, clock,
+                                                              stale_after_seconds=0.3)
+
+    class Died(Exception):
+        pass
+
+    try:
+        assert alive.buy(sale_id, fans[0]) == "won"
+        assert dead.gate.try_take(sale_id, fans[1], 2, clock.now()) is Decision.TAKEN
+        ticket = dead.gate.ticket(sale_id, fans[1], 2)
+        with pytest.raises(Died), db.uow() as s:  # its writer admitted the win, then the process died
+            assert dead.gate.admit(s, [ticket]) == [True]
+            raise Died
+        with db.uow() as s:
+            assert reconcile_gates(s, alive.gate, clock) == 0  # nothing pending, but 2 units are nowhere
+        assert alive.gate.remaining(sale_id) == 0
+        time.sleep(0.35)
+        with db.uow() as s:
+            assert reconcile_gates(s, alive.gate, clock) == 1  # the shortfall lasted: rebuilt
+        assert alive.gate.remaining(sale_id) == 2
+        assert alive.buy(sale_id, fans[1], 2) == "won"
+        assert committed_units(db, sale_id) == 3
+        with db.uow() as s:
+            assert reconcile_gates(s, alive.gate, clock) == 0
+    finally:
+        dead.writer.stop()
+        alive.writer.stop()
+
+
+@pytest.mark.redis
 @pytest.mark.parametrize("lost", ["bought", "reserved", "remaining", "meta"])
 def test_a_key_lost_on_its_own_is_noticed_and_the_sale_rebuilt(  # type: ignore[no-untyped-def]
         db, clock, processes, redis_client, lost) -> None:

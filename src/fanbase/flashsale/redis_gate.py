@@ -51,9 +51,12 @@ The timer (``reconcile``, a scheduled job): under the same ``FOR UPDATE`` it low
 ``units - live purchases - pending`` if it is above that (it never raises it), and if some process has had
 takes pending for longer than ``stale_after_seconds`` -- it died between "take" and "commit", or its
 writer is stuck -- it rebuilds the sale from committed rows under a new generation, which returns those
-units and fences that process's late wins out. That is how a crash never loses a unit for long. (Time
-decides only how soon such units come back; a process wrongly taken for dead loses its wins in flight to
-503s, never sells a unit twice.)
+units and fences that process's late wins out. A process can also die after its writer admitted a batch
+(the units left ``pending``) and before the commit: those units are then in none of ``remaining``,
+``pending``, the live purchases or the released ones still to be returned; a shortfall like that which
+lasts longer than ``stale_after_seconds`` under one generation also rebuilds the sale. That is how a crash
+never loses a unit for long. (Time decides only how soon such units come back; a process wrongly taken
+for dead loses its wins in flight to 503s, never sells a unit twice.)
 
 Redis must run with ``maxmemory-policy noeviction``. A key lost on its own all the same (``remaining``,
 ``meta``, ``bought``, which always holds a placeholder, or a ``reserved`` set that had members) is noticed
@@ -263,6 +266,7 @@ class RedisGate:
         # crowd that keeps trying costs Redis nothing; a unit given back elsewhere is seen that much later.
         self.sold_out_memo = sold_out_memo_seconds
         self._sold_out: dict[int, float] = {}  # sale -> until when (monotonic)
+        self._short_since: dict[int, tuple[str, int]] = {}  # sale -> (generation, Redis ms) of a shortfall seen
         self._errors: tuple[type[Exception], ...] = (redis_module.RedisError,)
         self._sales: dict[int, SaleState] = {}
         self._lock = threading.Lock()
@@ -475,10 +479,30 @@ class RedisGate:
             self._rebuild_locked(session, sale_id, generation, 0)
             return 1
         excess = int(remaining) + sum(held.values()) + service.live_units(session, sale_id) - sale.units
-        if excess <= 0:
+        if excess > 0:
+            self._short_since.pop(sale_id, None)
+            log.warning("sale %s: the gate counted %d unit(s) more than the database allows; lowered", sale_id,
+                        excess)
+            return int(self._lower(keys=[keys.loaded, keys.remaining, keys.soldout, keys.meta],
+                                   args=[generation, excess]))
+        # Units in none of remaining, pending, live or released-to-be-returned: a process died after its
+        # writer admitted them and before its commit (its transaction rolled back). A failed write holds
+        # units like this only until it gives them back, so only a shortfall that lasts is acted on.
+        shortfall = -excess - service.released_units_to_return(session, sale_id)
+        if shortfall <= 0:
+            self._short_since.pop(sale_id, None)
             return 0
-        log.warning("sale %s: the gate counted %d unit(s) more than the database allows; lowered", sale_id, excess)
-        return int(self._lower(keys=[keys.loaded, keys.remaining, keys.soldout, keys.meta], args=[generation, excess]))
+        seen_generation, since_ms = self._short_since.setdefault(sale_id, (generation, now_ms))
+        if seen_generation != generation:
+            self._short_since[sale_id] = (generation, now_ms)
+            return 0
+        if now_ms - since_ms <= self.stale_after_ms:
+            return 0
+        log.warning("sale %s: %d unit(s) missing from the gate for %.0f s or more (a process died while writing "
+                    "them); rebuilding from committed orders", sale_id, shortfall, self.stale_after_ms / 1000)
+        self._short_since.pop(sale_id, None)
+        self._rebuild_locked(session, sale_id, generation, 0)
+        return 1
 
     def _rebuild_missing(self, sale_id: int) -> None:
         """An attempt found no state: rebuild it, once per process at a time (the database lock and the

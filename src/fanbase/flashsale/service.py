@@ -104,6 +104,13 @@ def live_units(session: Session, sale_id: int) -> int:
                               .where(Purchase.sale_id == sale_id, Purchase.released_at.is_(None))) or 0)
 
 
+def released_units_to_return(session: Session, sale_id: int) -> int:
+    """Units of orders that closed unpaid and that ``take_back_released`` has not handed back yet."""
+    return int(session.scalar(select(func.coalesce(func.sum(Purchase.quantity), 0))
+                              .where(Purchase.sale_id == sale_id, Purchase.released_at.is_not(None),
+                                     Purchase.returned.is_(False))) or 0)
+
+
 def reserve(session: Session, clock: Clock, sale_id: int, customer_id: int) -> None:
     sale = get_sale(session, sale_id)
     now = clock.now()

@@ -4,13 +4,17 @@ who got a 201 has a committed order, and units taken but never committed go back
 from __future__ import annotations
 
 import signal
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
 from fanbase.config import Settings
 from fanbase.db import Database
@@ -20,6 +24,30 @@ from fanbase.orders.models import Order
 from tests.faults.support import free_port, fresh_database_name, fresh_postgresql, setup_sale, start_server, stop_server
 
 UNITS, FANS = 40, 120
+
+
+@contextmanager
+def writes_held(database_url: str) -> Iterator[None]:
+    """Hold the database's write lock (SQLite) or the orders table (PostgreSQL) from outside the server, so
+    that its group-commit writer waits with wins it has taken: the kill then lands between take and commit
+    whatever the machine's load."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        connection = sqlite3.connect(str(url.database), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+            connection.close()
+        return
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.execute(text("LOCK TABLE orders IN SHARE MODE"))
+            yield
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -48,17 +76,24 @@ def test_sigkill_mid_sale(tmp_path: Path, engine: str, request: pytest.FixtureRe
             with lock:
                 acknowledged.append(reply.json()["id"])
 
-    first_wave = [threading.Thread(target=fan, args=(t,)) for t in tokens[: FANS // 2]]
-    for thread in first_wave:
-        thread.start()
+    def wave(part: list[str]) -> list[threading.Thread]:
+        threads = [threading.Thread(target=fan, args=(t,)) for t in part]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    first_wave = wave(tokens[:FANS // 6])  # fewer fans than units: the sale cannot sell out before the kill
     deadline = time.monotonic() + 10
     while len(acknowledged) < 5 and time.monotonic() < deadline:
         time.sleep(0.001)
-    server.send_signal(signal.SIGKILL)  # mid-sale: some fans were told they won, others are in flight
-    killed_with = len(acknowledged)
-    in_flight = sum(thread.is_alive() for thread in first_wave)
-    server.wait()
-    for thread in first_wave:
+    with writes_held(settings.resolved_database_url):  # winners from now on wait for their commit...
+        second_wave = wave(tokens[FANS // 6: FANS // 2])
+        time.sleep(0.5)
+        server.send_signal(signal.SIGKILL)  # ...when the server dies: told they won, or in flight
+        killed_with = len(acknowledged)
+        in_flight = sum(thread.is_alive() for thread in second_wave)
+        server.wait()
+    for thread in first_wave + second_wave:
         thread.join()
 
     server = start_server(tmp_path, port, env)

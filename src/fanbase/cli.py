@@ -98,6 +98,11 @@ def serve(demo: Annotated[bool, typer.Option("--demo", help="Seed the demo store
     if demo:
         os.environ.setdefault("FANBASE_SANDBOX", "1")
     settings = Settings()
+    if workers > 1 and not settings.redis_url:
+        # each process would keep its own flash-sale gate and sell the same units again
+        console.print("[red]Several workers share flash sales, rate limits and news through Redis: set "
+                      "FANBASE_REDIS_URL, or run one worker.[/red]")
+        raise typer.Exit(2)
     _migrate(settings)
     if demo:
         _seed(settings)

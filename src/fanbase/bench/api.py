@@ -113,6 +113,8 @@ def run_api_bench(
     """
     if duration <= 0 or concurrency < 1 or checkout_users < 1 or workers < 1:
         raise ValueError("duration must be > 0 and concurrency, checkout_users, workers >= 1")
+    if workers > 1 and not os.environ.get("FANBASE_REDIS_URL"):
+        raise ValueError("several workers need FANBASE_REDIS_URL (fanbase serve refuses to run them without it)")
     warmup = round(min(2.0, duration / 5), 3)
     if overall_timeout is None:
         overall_timeout = 300.0 + 2 * (duration + warmup) + checkout_users * 1.0

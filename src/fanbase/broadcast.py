@@ -20,6 +20,7 @@ log = logging.getLogger("fanbase.broadcast")
 
 TOKEN_REVOKED = "token_revoked"
 CATALOG_CHANGED = "catalog_changed"
+FLASH_SALE_CHANGED = "flash_sale_changed"  # payload: the sale id; its times changed (ended early)
 Handler = Callable[[str, str], None]  # (topic, payload)
 
 

@@ -6,11 +6,19 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fanbase.accounts.service import TokenRevocations
-from fanbase.broadcast import CATALOG_CHANGED, TOKEN_REVOKED, Broadcast, LocalBroadcast, make_broadcast
+from fanbase.broadcast import (
+    CATALOG_CHANGED,
+    FLASH_SALE_CHANGED,
+    TOKEN_REVOKED,
+    Broadcast,
+    LocalBroadcast,
+    make_broadcast,
+)
 from fanbase.cache import TTLCache
 from fanbase.clock import Clock, SandboxClock, SystemClock
 from fanbase.config import Settings
 from fanbase.db import Database
+from fanbase.flashsale import service as flashsale
 from fanbase.flashsale.gate import Gate, InProcessGate
 from fanbase.flashsale.redis_gate import RedisGate
 from fanbase.flashsale.writer import GroupCommitWriter
@@ -41,6 +49,9 @@ class Context:
             self.revocations.add(payload)
         elif topic == CATALOG_CHANGED:
             self.product_pages.clear()
+        elif topic == FLASH_SALE_CHANGED and payload.isdigit():
+            with self.db.read() as session:
+                flashsale.refresh_window(session, self.flash_gate, int(payload))
 
     @property
     def order_policy(self) -> OrderPolicy:

@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from fanbase import idempotency
 from fanbase.accounts.service import Principal, require_staff, verify_token
@@ -86,6 +87,15 @@ def principal(request: Request) -> Principal:
     return verify_token(ctx.secret_key, token.strip(), ctx.clock.now(), ctx.revocations)
 
 
+async def principal_on_loop(ctx: Context, request: Request) -> Principal:
+    """``principal`` for a route without dependency injection: checked on the event loop (pure CPU, a
+    thread hop costs more than the check); only the periodic refresh of the revocation list, a database
+    read, goes to the threadpool, where FastAPI runs ``principal`` for every request."""
+    if ctx.revocations.due():
+        return await run_in_threadpool(principal, request)
+    return principal(request)
+
+
 def customer(caller: Annotated[Principal, Depends(principal)]) -> Principal:
     return caller
 
@@ -113,8 +123,6 @@ def domain_error_response(error: DomainError) -> Response:
 async def idempotent_post(request: Request, caller: Principal, key: str | None,
                           action: Callable[[Session], tuple[int, Any]]) -> Response:
     """Run a creating POST once per Idempotency-Key (see ``fanbase.idempotency``)."""
-    from starlette.concurrency import run_in_threadpool
-
     ctx = ctx_of(request)
     body = await request.body()
     request_fingerprint = idempotency.fingerprint(request.method, request.url.path, body)

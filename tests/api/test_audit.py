@@ -33,6 +33,8 @@ def test_every_staff_write_is_audited(client, db, shop, fan, admin):  # type: ig
             last_action, actor = s.execute(select(AuditEntry.action, AuditEntry.actor_id)
                                            .order_by(AuditEntry.id.desc()).limit(1)).one()
         assert last_action == action and actor is not None, (path, last_action)
+        if action == "flash_sale.create":
+            writes.append(("POST", f"/api/v1/admin/flash-sales/{reply.json()['id']}/end", None, "flash_sale.end"))
 
 
 def test_admin_write_routes_are_all_covered(app) -> None:  # type: ignore[no-untyped-def]
@@ -44,4 +46,4 @@ def test_admin_write_routes_are_all_covered(app) -> None:  # type: ignore[no-unt
                       ("POST", "/api/v1/admin/orders/{order_id}/ship"),
                       ("POST", "/api/v1/admin/orders/{order_id}/deliver"),
                       ("POST", "/api/v1/admin/orders/{order_id}/refund"), ("POST", "/api/v1/admin/clock/advance"),
-                      ("POST", "/api/v1/admin/flash-sales")}
+                      ("POST", "/api/v1/admin/flash-sales"), ("POST", "/api/v1/admin/flash-sales/{sale_id}/end")}

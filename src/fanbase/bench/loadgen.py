@@ -66,6 +66,7 @@ import contextlib
 import gc
 import json
 import math
+import os
 import socket
 import sys
 import time
@@ -841,6 +842,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     output = json.dumps(result, ensure_ascii=False, indent=2 if args.pretty else None)
+    # The event loop may have left stdout non-blocking; into a full pipe a long result was cut at 64 KiB.
+    os.set_blocking(sys.stdout.fileno(), True)
     sys.stdout.write(output + "\n")
     sys.stdout.flush()
     return 0

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fanbase import idempotency
 from fanbase.accounts.service import require_staff
+from fanbase.broadcast import FLASH_SALE_CHANGED
 from fanbase.context import Context
 from fanbase.errors import DomainError
 from fanbase.flashsale import service
@@ -129,6 +130,19 @@ def create_sale(body: SaleIn, caller: Staff, ctx: Ctx) -> FastJSONResponse:
     return FastJSONResponse(view, status_code=201)
 
 
+@router.post("/admin/flash-sales/{sale_id}/end", response_model=SaleOut)
+def end_sale(sale_id: SaleId, caller: Staff, ctx: Ctx) -> FastJSONResponse:
+    """End the sale now (or call off one that has not started): orders already won stand, unsold units go
+    back to stock with the next round of jobs."""
+    require_staff(caller, "operator")
+    with ctx.db.uow() as session:
+        sale = service.end_sale(session, ctx.clock, ctx.flash_gate, sale_id, caller.user_id)
+        view = _view(ctx, sale, _remaining(ctx, session, sale), service.reservation_count(session, sale_id),
+                     service.lottery_rounds(session, sale_id) if sale.mode == LOTTERY else None)
+    ctx.broadcast.publish(FLASH_SALE_CHANGED, str(sale_id))  # after the commit: every process stops selling it
+    return FastJSONResponse(view)
+
+
 @router.get("/flash-sales/{sale_id}", response_model=SaleOut)
 def get_sale(sale_id: SaleId, ctx: Ctx) -> FastJSONResponse:
     with ctx.db.read() as session:
@@ -217,14 +231,21 @@ def purchase_token(sale_id: SaleId, caller: CurrentCaller, ctx: Ctx) -> TokenOut
 async def purchase(sale_id: SaleId, request: Request, caller: CurrentCaller, ctx: Ctx,
                    body: PurchaseIn | None = None) -> FastJSONResponse:
     """Decided in memory by the gate; a 201 means the order row is committed (group commit)."""
-    body = body or PurchaseIn()
-    _rate_limit(ctx, request, caller.user_id)
+    # Served by ``fastpath.PurchaseFastPath`` (the same steps, without FastAPI's machinery); this declaration
+    # documents the route and answers what the fast path leaves to FastAPI (e.g. a body it must refuse).
+    return await serve_purchase(ctx, request, sale_id, caller.user_id, body or PurchaseIn())
+
+
+async def serve_purchase(ctx: Context, request: Request, sale_id: int, customer_id: int,
+                         body: PurchaseIn) -> FastJSONResponse:
+    """A purchase by an authenticated fan with a valid body: rate limits, Idempotency-Key, ``_buy``."""
+    _rate_limit(ctx, request, customer_id)
     key = request.headers.get("idempotency-key")
     if key is None:
-        return FastJSONResponse(await _buy(ctx, sale_id, caller.user_id, body), status_code=201)
+        return FastJSONResponse(await _buy(ctx, sale_id, customer_id, body), status_code=201)
     # A replayed key returns the first order. The answer is stored after the group commit, so a twin
     # sent at the very same moment is held off in this process (and bounded by the per-fan limit).
-    who, fingerprint = f"user:{caller.user_id}", idempotency.fingerprint("POST", request.url.path, await request.body())
+    who, fingerprint = f"user:{customer_id}", idempotency.fingerprint("POST", request.url.path, await request.body())
     stored = await run_in_threadpool(lambda: idempotency.lookup(ctx.db, ctx.clock, caller=who, key=key,
                                                                 request_fingerprint=fingerprint))
     if stored is not None:
@@ -233,7 +254,7 @@ async def purchase(sale_id: SaleId, request: Request, caller: CurrentCaller, ctx
         raise DomainError("A request with this Idempotency-Key is still being processed", code="conflict")
     _KEYS_IN_FLIGHT.add((who, key))
     try:
-        answer = await _buy(ctx, sale_id, caller.user_id, body)
+        answer = await _buy(ctx, sale_id, customer_id, body)
         await run_in_threadpool(lambda: idempotency.remember(ctx.db, ctx.clock, caller=who, key=key,
                                                              request_fingerprint=fingerprint, status_code=201,
                                                              body=answer))

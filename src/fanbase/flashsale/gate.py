@@ -78,6 +78,10 @@ class Gate(Protocol):
 
     def is_reserved(self, sale_id: int, customer_id: int) -> bool: ...
 
+    def set_window(self, sale_id: int, starts_at: datetime, ends_at: datetime) -> None:
+        """A sale's times changed (an operator ended it): this process decides with the new ones."""
+        ...
+
     def try_take(self, sale_id: int, customer_id: int, quantity: int, now: datetime) -> Decision: ...
 
     def give_back(self, sale_id: int, customer_id: int, quantity: int) -> None: ...
@@ -125,6 +129,11 @@ class InProcessGate:
 
     def is_reserved(self, sale_id: int, customer_id: int) -> bool:
         return customer_id in self._sales[sale_id].reserved
+
+    def set_window(self, sale_id: int, starts_at: datetime, ends_at: datetime) -> None:
+        state = self._sales.get(sale_id)
+        if state is not None:
+            state.starts_at, state.ends_at = starts_at, ends_at
 
     def try_take(self, sale_id: int, customer_id: int, quantity: int, now: datetime) -> Decision:
         state = self._sales[sale_id]

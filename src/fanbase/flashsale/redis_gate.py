@@ -93,6 +93,7 @@ log = logging.getLogger("fanbase.flashsale.redis_gate")
 CHUNK = 10_000  # members per SADD/HSET when loading a sale
 KEEP_AFTER_END = 7 * 24 * 3600  # seconds the keys of a sale stay after it ends
 BUSY = N_("The store is busy; please try again shortly")
+WINDOW_RECHECK_SECONDS = 5.0  # how stale a process's copy of a sale's times may be if a message is lost
 
 # KEYS: loaded remaining soldout reserved bought meta pending progress; ARGV: customer quantity process
 TAKE = """
@@ -267,6 +268,7 @@ class RedisGate:
         self.sold_out_memo = sold_out_memo_seconds
         self._sold_out: dict[int, float] = {}  # sale -> until when (monotonic)
         self._short_since: dict[int, tuple[str, int]] = {}  # sale -> (generation, Redis ms) of a shortfall seen
+        self._window_checked: dict[int, float] = {}  # sale -> when to re-read its times (monotonic)
         self._errors: tuple[type[Exception], ...] = (redis_module.RedisError,)
         self._sales: dict[int, SaleState] = {}
         self._lock = threading.Lock()
@@ -291,8 +293,11 @@ class RedisGate:
         ``service.ensure_loaded`` never rebuilds counters for this gate). ``remaining`` is the last figure
         this process saw, ``reserved`` and ``bought`` are empty: they live in Redis."""
         cached = self._sales.get(sale_id)
+        if cached is not None and self.db is not None and time.monotonic() >= self._window_checked.get(sale_id, 0.0):
+            self._recheck_window(cached)
         if cached is not None or self.db is None:
             return cached
+        self._window_checked[sale_id] = time.monotonic() + WINDOW_RECHECK_SECONDS
         with self.db.read() as session:
             sale = session.get(FlashSale, sale_id)
             if sale is None:
@@ -331,6 +336,24 @@ class RedisGate:
         if cached is not None:
             cached.remaining = value
         return value
+
+    def _recheck_window(self, cached: SaleState) -> None:
+        """In case this process missed a ``FLASH_SALE_CHANGED``: the sale's times from the database, at most
+        every few seconds (one primary-key read)."""
+        assert self.db is not None
+        self._window_checked[cached.sale_id] = time.monotonic() + WINDOW_RECHECK_SECONDS
+        try:
+            with self.db.read() as session:
+                service.refresh_window(session, self, cached.sale_id)
+        except Exception:  # the database is away: keep deciding with what we have
+            log.warning("could not re-read the times of sale %s", cached.sale_id, exc_info=True)
+
+    def set_window(self, sale_id: int, starts_at: datetime, ends_at: datetime) -> None:
+        """The window is decided in each process from its copy of the sale's settings: every process is
+        told (``FLASH_SALE_CHANGED``); ``state`` also re-reads them now and then in case a message is lost."""
+        state = self._sales.get(sale_id)
+        if state is not None:
+            state.starts_at, state.ends_at = starts_at, ends_at
 
     def is_reserved(self, sale_id: int, customer_id: int) -> bool:
         keys = self.keys(sale_id)

@@ -6,7 +6,6 @@ group-commit writer (``writer.py``): a 201 is answered only after the winner's o
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import math
 import random
@@ -78,6 +77,32 @@ def create_sale(session: Session, clock: Clock, spec: SaleSpec, actor_id: int) -
     return sale
 
 
+def end_sale(session: Session, clock: Clock, gate: Gate, sale_id: int, actor_id: int) -> FlashSale:
+    """An operator ends a sale now (or calls off one that has not started): no purchase is taken after
+    this. Unsold units go back to stock with the next ``close_ended_sales``; orders already won stand.
+    The caller tells the other processes after the commit (``FLASH_SALE_CHANGED``)."""
+    sale = session.scalar(select(FlashSale).where(FlashSale.id == sale_id).with_for_update())
+    if sale is None:
+        raise NotFound("No such flash sale")
+    now = clock.now()
+    if now >= sale.ends_at:
+        raise Conflict("This sale has already ended")
+    sale.starts_at = min(sale.starts_at, now)
+    sale.reservations_open_at = min(sale.reservations_open_at, now)
+    sale.ends_at = now
+    gate.set_window(sale_id, sale.starts_at, sale.ends_at)
+    record_audit(session, clock, actor_id=actor_id, action="flash_sale.end", target=f"flash_sale:{sale_id}",
+                 detail={"ended_at": now.isoformat()})
+    return sale
+
+
+def refresh_window(session: Session, gate: Gate, sale_id: int) -> None:
+    """Another process changed a sale's times: this process's gate takes them from the database."""
+    sale = session.get(FlashSale, sale_id)
+    if sale is not None:
+        gate.set_window(sale_id, sale.starts_at, sale.ends_at)
+
+
 def get_sale(session: Session, sale_id: int) -> FlashSale:
     sale = session.get(FlashSale, sale_id)
     if sale is None:
@@ -131,7 +156,7 @@ def is_reserved(session: Session, sale_id: int, customer_id: int) -> bool:
 
 
 def purchase_token(secret: str, sale_id: int, customer_id: int) -> str:
-    return hmac.new(secret.encode(), f"flash-sale:{sale_id}:{customer_id}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), f"flash-sale:{sale_id}:{customer_id}".encode(), "sha256").hex()
 
 
 def issue_purchase_token(session: Session, clock: Clock, secret: str, sale_id: int, customer_id: int) -> str:

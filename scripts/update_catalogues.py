@@ -1,4 +1,4 @@
-"""Extract every translatable message from src/fanbase and merge it into the .po catalogues.
+"""Extract every translatable message from src/fanbase (Python and page templates) into the .po catalogues.
 
     python scripts/update_catalogues.py
 
@@ -21,7 +21,8 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "fanbase"
 def extracted() -> dict[str, list[tuple[str, int]]]:
     found: dict[str, list[tuple[str, int]]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(SOURCE), method_map=[("**.py", "python")], keywords=EXTRACT_KEYWORDS):
+            str(SOURCE), method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")],
+            keywords=EXTRACT_KEYWORDS):
         text = message if isinstance(message, str) else message[0]
         if text and text != "detail":
             found.setdefault(text, []).append((f"fanbase/{filename}", lineno))

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -18,19 +18,29 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fanbase import models  # noqa: F401  (registers every table)
 from fanbase.accounts.api import router as accounts_router
+from fanbase.accounts.pages import router as accounts_pages
 from fanbase.cart.api import router as cart_router
+from fanbase.cart.pages import router as cart_pages
 from fanbase.catalog.api import media as media_router
 from fanbase.catalog.api import router as catalog_router
+from fanbase.catalog.pages import router as catalog_pages
 from fanbase.config import Settings
+from fanbase.console.pages import router as console_pages
 from fanbase.context import Context, build_context
 from fanbase.errors import DomainError
+from fanbase.flashsale import fastpath as purchase_fast_path
 from fanbase.flashsale.api import router as flashsale_router
+from fanbase.flashsale.pages import router as flashsale_pages
 from fanbase.i18n import N_, current_locale, gettext, negotiate
 from fanbase.inventory.api import router as inventory_router
 from fanbase.jobs import Scheduler, refresh_shared_state
 from fanbase.orders.api import router as orders_router
+from fanbase.orders.pages import router as orders_pages
+from fanbase.pages import cookie_locale
+from fanbase.pages import install as install_pages
 from fanbase.payments.api import router as payments_router
 from fanbase.payments.gateway import BadSignature
+from fanbase.payments.pages import router as payments_pages
 from fanbase.sandbox.api import router as sandbox_router
 from fanbase.web import ERROR_RESPONSES, Problem, domain_error_response, problem_response
 
@@ -57,14 +67,20 @@ class LocaleAndLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        accept = None
+        accept = chosen = None
         too_large = False
+        framed = chunked = False
         for name, value in scope["headers"]:
             if name == b"accept-language":
                 accept = value.decode("latin-1")
-            elif name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
-                too_large = True
-        token = current_locale.set(negotiate(accept))
+            elif name == b"content-length" and value.isdigit():
+                framed = True
+                too_large = too_large or int(value) > MAX_BODY_BYTES
+            elif name == b"transfer-encoding":
+                chunked = True
+            elif name == b"cookie":
+                chosen = cookie_locale(value.decode("latin-1"))  # the language switch of the pages
+        token = current_locale.set(chosen or negotiate(accept))
         try:
             if too_large:
                 await problem_response("payload_too_large", gettext("The request body is too large"))(
@@ -72,6 +88,10 @@ class LocaleAndLimits:
             elif "\x00" in scope["path"] or b"%00" in scope["query_string"]:
                 await problem_response("validation_error", gettext("Some fields are missing or not valid"))(
                     scope, receive, send)
+            elif framed and not chunked:
+                # the server reads exactly the declared length (checked above): nothing to count, and no
+                # wrapper around every receive of every request
+                await self.app(scope, receive, send)
             else:
                 await self.app(scope, _at_most(MAX_BODY_BYTES, receive), send)
         finally:
@@ -124,14 +144,13 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
                    payments_router, sandbox_router, flashsale_router):
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(media_router)
+    purchase_fast_path.install(app, API_PREFIX)  # the flash-sale purchase route, ahead of FastAPI's layers
     _install_error_handlers(app)
     _document_problems(app)
     app.add_middleware(LocaleAndLimits)
 
-    @app.get("/", include_in_schema=False)
-    def home() -> Response:
-        return RedirectResponse("/docs")
-
+    install_pages(app, [accounts_pages, catalog_pages, cart_pages, orders_pages, payments_pages, flashsale_pages,
+                        console_pages])
     return app
 
 

@@ -67,6 +67,14 @@ def set_quantity(session: Session, clock: Clock, customer_id: int, sku: str, qua
     return get_cart(session, customer_id)
 
 
+def add_item(session: Session, clock: Clock, customer_id: int, sku: str, quantity: int) -> Cart:
+    """Add ``quantity`` to what the cart holds of ``sku`` (the "add to cart" button)."""
+    if quantity < 1:
+        raise ValidationFailed("quantity must be between 0 and {max}", max=MAX_QUANTITY_PER_LINE)
+    held = session.scalar(select(CartItem.quantity).where(CartItem.customer_id == customer_id, CartItem.sku == sku))
+    return set_quantity(session, clock, customer_id, sku, (held or 0) + quantity)
+
+
 def remove_ordered(session: Session, customer_id: int, skus: Sequence[str]) -> None:
     """Checkout empties the cart of what it ordered (and leaves anything else)."""
     session.execute(delete(CartItem).where(CartItem.customer_id == customer_id, CartItem.sku.in_(list(skus))))

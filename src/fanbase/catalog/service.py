@@ -18,6 +18,7 @@ from fanbase.pagination import Page, PageRequest, make_page
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_PRICE_FEN = 10**10
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,72 @@ def create_product(session: Session, clock: Clock, *, slug: str, name: str, bran
     return product
 
 
+def update_product(session: Session, clock: Clock, *, slug: str, name: str, description: str, actor_id: int,
+                   name_en: str | None = None, description_en: str | None = None) -> Product:
+    """Staff edit a product's texts (its slug, brand and category stay: links and reports use them)."""
+    product = get_product(session, slug)
+    if not name.strip() or len(name) > 200:
+        raise ValidationFailed("A product needs a name of at most 200 characters")
+    product.name, product.description = name.strip(), description
+    if name_en is not None:
+        product.name_en = name_en.strip()[:200]
+    if description_en is not None:
+        product.description_en = description_en
+    record_audit(session, clock, actor_id=actor_id, action="product.update", target=f"product:{slug}",
+                 detail={"name": product.name})
+    return product
+
+
+def update_variant(session: Session, clock: Clock, *, sku: str, name: str, price_fen: int, cost_fen: int,
+                   actor_id: int) -> Variant:
+    """Staff change a variant's name, price or cost; orders keep the price they were placed at."""
+    variant = get_variant(session, sku)
+    _check_variant(NewVariant(sku=sku, name=name, price_fen=price_fen, cost_fen=cost_fen))
+    before = {"price_fen": variant.price_fen, "cost_fen": variant.cost_fen}
+    variant.name, variant.price_fen, variant.cost_fen = name.strip(), price_fen, cost_fen
+    record_audit(session, clock, actor_id=actor_id, action="variant.update", target=f"sku:{sku}",
+                 detail={"before": before, "price_fen": price_fen, "cost_fen": cost_fen})
+    return variant
+
+
+def add_variant(session: Session, clock: Clock, *, slug: str, variant: NewVariant, actor_id: int) -> Variant:
+    product = get_product(session, slug)
+    _check_variant(variant)
+    if session.scalar(select(Variant.id).where(Variant.sku == variant.sku)) is not None:
+        raise Conflict("One of these SKUs exists already")
+    row = Variant(product_id=product.id, sku=variant.sku, name=variant.name.strip(), name_en=variant.name_en,
+                  price_fen=variant.price_fen, cost_fen=variant.cost_fen)
+    session.add(row)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("One of these SKUs exists already") from exc
+    record_audit(session, clock, actor_id=actor_id, action="variant.create", target=f"sku:{variant.sku}",
+                 detail={"product": slug, "price_fen": variant.price_fen, "cost_fen": variant.cost_fen})
+    return row
+
+
+def _check_variant(v: NewVariant) -> None:
+    if not SKU_RE.match(v.sku):
+        raise ValidationFailed("SKU {sku} may hold letters, digits, '.', '_' and '-'", sku=v.sku)
+    if not v.name.strip() or len(v.name) > 200:
+        raise ValidationFailed("A variant needs a name of at most 200 characters")
+    if not 0 < v.price_fen <= MAX_PRICE_FEN or not 0 <= v.cost_fen <= MAX_PRICE_FEN:
+        raise ValidationFailed("Prices must be positive and costs not negative")
+
+
 def _check_slug(slug: str) -> None:
     if not SLUG_RE.match(slug) or len(slug) > 64:
         raise ValidationFailed("A slug is lowercase letters, digits and single hyphens")
+
+
+def list_brands(session: Session) -> list[Brand]:
+    return list(session.scalars(select(Brand).order_by(Brand.id)))
+
+
+def list_categories(session: Session) -> list[Category]:
+    return list(session.scalars(select(Category).order_by(Category.id)))
 
 
 def list_products(session: Session, page: PageRequest, *, q: str | None = None, brand: str | None = None,

@@ -56,6 +56,10 @@ def create_location(session: Session, *, code: str, name: str, kind: str = WAREH
     return location
 
 
+def list_locations(session: Session) -> list[Location]:
+    return list(session.scalars(select(Location).order_by(Location.priority, Location.id)))
+
+
 def get_location(session: Session, code: str) -> Location:
     location = session.scalar(select(Location).where(Location.code == code))
     if location is None:

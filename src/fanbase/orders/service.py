@@ -400,6 +400,33 @@ def list_orders(session: Session, page: PageRequest, *, customer_id: int | None 
     return make_page(session.scalars(query).all(), page)
 
 
+PAID_STATUSES = (PAID, SHIPPED, DELIVERED, COMPLETED)  # money received and kept
+
+
+class DaySummary(NamedTuple):
+    placed: int  # orders placed that day, whatever became of them
+    paid: int  # of those, paid and not refunded or cancelled
+    sales_fen: int  # their total
+    average_fen: int  # sales / paid, rounded half up to the fen (0 without paid orders)
+    per_hour: list[int]  # orders placed in each hour of the day (24, in the store's zone)
+
+
+def day_summary(session: Session, day_start: datetime, zone: tzinfo) -> DaySummary:
+    """The console's numbers for one day starting at ``day_start`` (midnight in the store's zone)."""
+    end = day_start + timedelta(days=1)
+    per_hour = [0] * 24
+    paid = sales = placed = 0
+    for created_at, status, total in session.execute(
+            select(Order.created_at, Order.status, Order.total_fen)
+            .where(Order.created_at >= day_start, Order.created_at < end)):
+        placed += 1
+        per_hour[min(23, created_at.astimezone(zone).hour)] += 1
+        if status in PAID_STATUSES:
+            paid, sales = paid + 1, sales + int(total)
+    average = (sales * 2 + paid) // (paid * 2) if paid else 0  # half up, in integers
+    return DaySummary(placed=placed, paid=paid, sales_fen=sales, average_fen=average, per_hour=per_hour)
+
+
 def current_payment(session: Session, order: Order) -> Payment | None:
     return payments.latest_payment(session, PURPOSE, order.id)
 

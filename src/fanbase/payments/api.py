@@ -53,16 +53,17 @@ def sandbox_payment(payment_id: PaymentId, ctx: Ctx) -> SandboxPaymentOut:
 @router.post("/sandbox-gateway/payments/{payment_id}/approve", response_model=SandboxPaymentOut,
              tags=["sandbox-gateway"])
 async def sandbox_approve(payment_id: PaymentId, request: Request, ctx: Ctx) -> SandboxPaymentOut:
-    return await _decide(request, ctx, payment_id, approve=True)
+    return await decide_and_notify(request, ctx, payment_id, approve=True)
 
 
 @router.post("/sandbox-gateway/payments/{payment_id}/decline", response_model=SandboxPaymentOut,
              tags=["sandbox-gateway"])
 async def sandbox_decline(payment_id: PaymentId, request: Request, ctx: Ctx) -> SandboxPaymentOut:
-    return await _decide(request, ctx, payment_id, approve=False)
+    return await decide_and_notify(request, ctx, payment_id, approve=False)
 
 
-async def _decide(request: Request, ctx: Ctx, payment_id: str, *, approve: bool) -> SandboxPaymentOut:
+async def decide_and_notify(request: Request, ctx: Ctx, payment_id: str, *, approve: bool) -> SandboxPaymentOut:
+    """The payer's decision at the bank, then the bank's signed webhook to this store (also used by the pay page)."""
     def decide() -> tuple[SandboxPaymentOut, bytes, dict[str, str], str]:
         with ctx.db.uow() as session:
             event = ctx.gateway.decide(session, ctx.clock, payment_id, approve=approve)

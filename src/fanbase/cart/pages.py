@@ -1,0 +1,73 @@
+"""The cart page: add from a product page, change quantities, go to checkout."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from fanbase.cart import service
+from fanbase.errors import DomainError
+from fanbase.i18n import gettext as _
+from fanbase.pages import ctx_of, form, message, redirect, render, signed_in
+
+router = APIRouter()
+
+
+@router.get("/cart")
+def cart_page(request: Request) -> Response:
+    customer = signed_in(request)
+    ctx = ctx_of(request)
+    with ctx.db.read() as session:
+        cart = service.get_cart(session, customer.user_id)
+    return render(request, "cart/cart.html", title=_("Your cart"), cart=cart)
+
+
+@router.post("/cart/items")
+async def add(request: Request) -> Response:
+    fields = await form(request)
+    customer = signed_in(request)
+    ctx = ctx_of(request)
+    sku = fields.get("sku", "")[:64]
+    back = request.headers.get("referer", "/cart")
+
+    def work() -> None:
+        with ctx.db.uow() as session:
+            service.add_item(session, ctx.clock, customer.user_id, sku, _quantity(fields))
+
+    try:
+        await run_in_threadpool(work)
+    except DomainError as exc:
+        return redirect(request, _same_site(request, back), error=message(exc))
+    return redirect(request, "/cart", notice=_("Added to your cart"))
+
+
+@router.post("/cart/items/{sku}")
+async def change(request: Request, sku: Annotated[str, Path(max_length=64)]) -> Response:
+    fields = await form(request)
+    customer = signed_in(request)
+    ctx = ctx_of(request)
+
+    def work() -> None:
+        with ctx.db.uow() as session:
+            service.set_quantity(session, ctx.clock, customer.user_id, sku, _quantity(fields, removing=True))
+
+    try:
+        await run_in_threadpool(work)
+    except DomainError as exc:
+        return redirect(request, "/cart", error=message(exc))
+    return redirect(request, "/cart", notice=_("Your cart is updated"))
+
+
+def _quantity(fields: dict[str, str], removing: bool = False) -> int:
+    raw = fields.get("quantity", "").strip()
+    if not raw.isdigit() or len(raw) > 4 or (int(raw) == 0 and not removing):
+        return -1  # the service refuses it with its own message
+    return int(raw)
+
+
+def _same_site(request: Request, url: str) -> str:
+    base = str(request.base_url)
+    return "/" + url[len(base):] if url.startswith(base) else "/cart"

@@ -1,0 +1,1 @@
+"""The operator console (``/console/...``): staff pages over the domains' service functions."""

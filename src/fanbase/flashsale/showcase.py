@@ -1,0 +1,60 @@
+"""Read-only questions the pages ask about launches: the home page, the launch page and the console."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fanbase.flashsale.gate import Gate
+from fanbase.flashsale.models import FlashSale, Purchase
+from fanbase.flashsale.service import live_units
+
+
+def next_launch(session: Session, now: datetime) -> FlashSale | None:
+    """The launch to show: the live one that started first, else the next to start."""
+    return session.scalar(select(FlashSale).where(FlashSale.ends_at > now)
+                          .order_by(FlashSale.starts_at, FlashSale.id).limit(1))
+
+
+def remaining_units(session: Session, gate: Gate, sale: FlashSale) -> int:
+    """What the gate says (shared by every process with the Redis gate), else the committed count."""
+    remaining = gate.remaining(sale.id)
+    return remaining if remaining is not None else sale.units - live_units(session, sale.id)
+
+
+def customer_order_id(session: Session, sale_id: int, customer_id: int) -> int | None:
+    """The fan's newest order from this sale (a live one first: one that still holds its units)."""
+    return session.scalar(select(Purchase.order_id)
+                          .where(Purchase.sale_id == sale_id, Purchase.customer_id == customer_id)
+                          .order_by(Purchase.released_at.is_not(None), Purchase.id.desc()).limit(1))
+
+
+def list_sales(session: Session, limit: int = 100) -> list[FlashSale]:
+    """For the console: the newest sales first."""
+    return list(session.scalars(select(FlashSale).order_by(FlashSale.id.desc()).limit(limit)))
+
+
+def orders_since(session: Session, sale_id: int, since: datetime) -> int:
+    return int(session.scalar(select(func.count()).select_from(Purchase)
+                              .where(Purchase.sale_id == sale_id, Purchase.created_at >= since)) or 0)
+
+
+def sold_curve(session: Session, sale: FlashSale, now: datetime, points: int = 30) -> list[tuple[float, int]]:
+    """Sell-through over the sale so far: ``points`` samples of (seconds since the start, units sold by
+    then), counting every purchase made (an order closed unpaid later still sold at its time)."""
+    end = min(now, sale.ends_at)
+    if end <= sale.starts_at:
+        return []
+    times = sorted((created_at, quantity) for created_at, quantity in session.execute(
+        select(Purchase.created_at, Purchase.quantity).where(Purchase.sale_id == sale.id)))
+    span = (end - sale.starts_at).total_seconds()
+    curve, sold, index = [], 0, 0
+    for step in range(points + 1):
+        at = span * step / points
+        while index < len(times) and (times[index][0] - sale.starts_at).total_seconds() <= at:
+            sold += times[index][1]
+            index += 1
+        curve.append((at, sold))
+    return curve

@@ -41,6 +41,10 @@ STOCK_ON_HAND = 10_000_000
 PRODUCT_DETAIL_MIN_RPS = 2000.0
 PRODUCT_DETAIL_MAX_P99_MS = 20.0
 CHECKOUT_MIN_PER_S = 300.0
+# the storefront's pages (issue 5): server time p99 on the demo catalogue
+HOME_PAGE_ROUTE = "GET / (page)"
+PRODUCT_PAGE_ROUTE = "GET /products/{slug} (page)"
+PAGE_MAX_P99_MS = 30.0
 
 SERVER_START_TIMEOUT = 60.0
 SERVER_STOP_TIMEOUT = 10.0
@@ -96,16 +100,19 @@ def run_api_bench(
     database); ``python -m fanbase serve --demo`` on 127.0.0.1 and a free port; over HTTP a staff
     login, the product list, one product's SKU whose stock is raised, ``checkout_users``
     registered customers; then the load generator (``python -m fanbase.bench.loadgen``, its own
-    process) runs the ``product_detail`` and ``checkout`` scenarios. The server is always stopped
+    process) runs the ``product_detail`` scenario, the same against the storefront's HTML home page and
+    product pages, and the ``checkout`` scenario. The server is always stopped
     (SIGTERM, then SIGKILL) and the temporary directory removed.
 
     The result is keyed by route, each ``{count, ok, errors, statuses, req_per_s, ok_per_s,
     mean_ms, p50_ms, p90_ms, p99_ms, max_ms}``::
 
         {"GET /products/{slug}": {...}, "PUT /cart/items/{sku}": {...}, "POST /checkout": {...},
-         "POST /sandbox-gateway/payments/{id}/approve": {...},
+         "POST /sandbox-gateway/payments/{id}/approve": {...}, "GET / (page)": {...},
+         "GET /products/{slug} (page)": {...},
          "checkout": {"completed_per_s", "completed", "attempted", "failures", "users"},
-         "targets": {"product_detail": {..., "met"}, "checkout": {..., "met"}, "all_met"},
+         "targets": {"product_detail": {..., "met"}, "checkout": {..., "met"}, "pages": {..., "met"},
+                     "all_met"},
          "config": {...}, "loadgen": {...}, "machine": {...}}
 
     Raises :class:`BenchError` when the benchmark cannot run (it does not raise because a target
@@ -179,6 +186,14 @@ def run_api_bench(
             deadline,
         )
         _check_alive(server, log_path, "during the product detail run")
+        pages = {}
+        for route, paths in ((HOME_PAGE_ROUTE, ["/"]),
+                             (PRODUCT_PAGE_ROUTE, [f"/products/{slug}" for slug in setup["slugs"]])):
+            console.print(f"[dim]bench: {route} for {duration:g} s over {concurrency} connections[/dim]")
+            run = _run_loadgen({**common, "scenario": "product_detail", "paths": paths, "route": route,
+                                "concurrency": concurrency}, env, deadline)
+            pages[route] = run["routes"][route]
+        _check_alive(server, log_path, "during the page runs")
         console.print(f"[dim]bench: checkout for {duration:g} s with {checkout_users} customers[/dim]")
         checkout = _run_loadgen(
             {
@@ -202,6 +217,7 @@ def run_api_bench(
     result = _assemble(
         product,
         checkout,
+        pages,
         config={
             "duration_s": duration,
             "warmup_s": warmup,
@@ -441,7 +457,8 @@ def _run_loadgen(scenario: dict[str, Any], env: dict[str, str], deadline: _Deadl
 
 
 def _assemble(
-    product: dict[str, Any], checkout: dict[str, Any], *, config: dict[str, Any], machine: dict[str, Any]
+    product: dict[str, Any], checkout: dict[str, Any], pages: dict[str, dict[str, Any]], *, config: dict[str, Any],
+    machine: dict[str, Any]
 ) -> dict[str, Any]:
     detail = product["routes"][PRODUCT_DETAIL_ROUTE]
     checkouts = checkout.get("checkouts", {})
@@ -450,8 +467,10 @@ def _assemble(
         detail["ok_per_s"] >= PRODUCT_DETAIL_MIN_RPS and detail["p99_ms"] <= PRODUCT_DETAIL_MAX_P99_MS
     )
     checkout_met = completed_per_s >= CHECKOUT_MIN_PER_S
+    pages_met = all(stats["errors"] == 0 and stats["p99_ms"] <= PAGE_MAX_P99_MS for stats in pages.values())
     return {
         PRODUCT_DETAIL_ROUTE: detail,
+        **pages,
         CART_ROUTE: checkout["routes"][CART_ROUTE],
         CHECKOUT_ROUTE: checkout["routes"][CHECKOUT_ROUTE],
         APPROVE_ROUTE: checkout["routes"][APPROVE_ROUTE],
@@ -475,7 +494,9 @@ def _assemble(
                 "completed_per_s": completed_per_s,
                 "met": checkout_met,
             },
-            "all_met": product_met and checkout_met,
+            "pages": {"max_p99_ms": PAGE_MAX_P99_MS,
+                      "p99_ms": {route: stats["p99_ms"] for route, stats in pages.items()}, "met": pages_met},
+            "all_met": product_met and checkout_met and pages_met,
         },
         "config": config,
         "loadgen": {
@@ -564,7 +585,8 @@ def print_report(result: dict[str, Any]) -> None:
             table.add_column(column, no_wrap=True)
         else:
             table.add_column(column, justify="left" if column == "Statuses" else "right")
-    for route in (PRODUCT_DETAIL_ROUTE, CART_ROUTE, CHECKOUT_ROUTE, APPROVE_ROUTE):
+    for route in (PRODUCT_DETAIL_ROUTE, CART_ROUTE, CHECKOUT_ROUTE, APPROVE_ROUTE, HOME_PAGE_ROUTE,
+                  PRODUCT_PAGE_ROUTE):
         stats = result[route]
         statuses = ", ".join(f"{k}: {v}" for k, v in stats["statuses"].items())
         table.add_row(
@@ -600,6 +622,12 @@ def print_report(result: dict[str, Any]) -> None:
         f"completed checkouts >= {co['min_completed_per_s']:,.0f}/s",
         f"{co['completed_per_s']:,.1f}/s ({checkout['completed']} of {checkout['attempted']})",
         mark(co["met"]),
+    )
+    pg = targets["pages"]
+    goals.add_row(
+        f"pages (home, product) p99 <= {pg['max_p99_ms']:g} ms",
+        ", ".join(f"{route.split(' (')[0]} {p99:.2f} ms" for route, p99 in pg["p99_ms"].items()),
+        mark(pg["met"]),
     )
     console.print(goals)
     if checkout["failures"]:

@@ -636,6 +636,7 @@ async def run_scenario(scenario: Mapping[str, Any], *, loop_name: str = "asyncio
     tokens: list[str] = []
     skus: list[str] = []
     slugs: list[str] = []
+    paths: list[str] = []
     attempts: list[int] = []
     if kind == "flash_sale":
         tokens = [str(t) for t in scenario.get("tokens") or []]
@@ -653,8 +654,10 @@ async def run_scenario(scenario: Mapping[str, Any], *, loop_name: str = "asyncio
         concurrency = int(scenario.get("concurrency") or 256)
     elif kind == "product_detail":
         slugs = [str(s) for s in scenario.get("slugs") or []]
-        if not slugs:
-            raise ScenarioError("product_detail needs a non-empty list of slugs")
+        # or whole paths (the HTML pages), reported under a route name of the caller's
+        paths = [str(p) for p in scenario.get("paths") or []]
+        if not slugs and not paths:
+            raise ScenarioError("product_detail needs a non-empty list of slugs (or paths)")
         concurrency = int(scenario.get("concurrency") or 32)
     else:
         tokens = [str(t) for t in scenario.get("tokens") or []]
@@ -671,9 +674,10 @@ async def run_scenario(scenario: Mapping[str, Any], *, loop_name: str = "asyncio
     # a failure here shows up as an exception on the first request of that connection.
     await asyncio.gather(*(conn.connect() for conn in connections), return_exceptions=True)
 
-    product_requests = [
+    product_requests = [connections[0].build("GET", path) for path in paths] or [
         connections[0].build("GET", f"{base_path}/products/{quote(slug, safe='')}") for slug in slugs
     ]
+    detail_route = str(scenario.get("route") or PRODUCT_DETAIL_ROUTE)
 
     flash_tokens = [t.encode() for t in tokens] if kind == "flash_sale" else []
     flash_template = (b"", b"")
@@ -691,7 +695,7 @@ async def run_scenario(scenario: Mapping[str, Any], *, loop_name: str = "asyncio
 
     def new_stats() -> dict[str, RouteStats]:
         if kind == "product_detail":
-            names = [PRODUCT_DETAIL_ROUTE]
+            names = [detail_route]
         elif kind == "flash_sale":
             names = [FLASH_SALE_ROUTE]
         else:
@@ -712,7 +716,7 @@ async def run_scenario(scenario: Mapping[str, Any], *, loop_name: str = "asyncio
                 ]
             if kind == "product_detail":
                 return [
-                    _product_detail_worker(conn, product_requests, stats[PRODUCT_DETAIL_ROUTE], control)
+                    _product_detail_worker(conn, product_requests, stats[detail_route], control)
                     for conn in connections
                 ]
             return [

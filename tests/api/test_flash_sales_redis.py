@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -27,6 +28,24 @@ def server(settings: Settings, db: Database, clock, redis_url: str, prefix: str)
     return ctx
 
 
+@contextmanager
+def two_servers(contexts: list[Context]) -> Iterator[tuple[TestClient, TestClient]]:
+    with TestClient(create_app(ctx=contexts[0], run_scheduler=False)) as one, \
+            TestClient(create_app(ctx=contexts[1], run_scheduler=False)) as two:
+        yield one, two
+
+
+def create_sale(client: TestClient, admin: str, clock, *, units: int, ends_in: int, **fields: object) -> int:  # type: ignore[no-untyped-def]
+    """A sale starting in a minute, one unit per fan."""
+    now = clock.now()
+    created = client.post("/api/v1/admin/flash-sales", headers=auth(admin), json={
+        "sku": "XM15-256", "units": units, "price_fen": 399900, "reservations_open_at": now.isoformat(),
+        "starts_at": (now + timedelta(seconds=60)).isoformat(),
+        "ends_at": (now + timedelta(seconds=ends_in)).isoformat(), "per_customer_limit": 1, **fields})
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
 @pytest.fixture
 def prefix(redis_url: str) -> Iterator[str]:
     name = f"test:api:{uuid.uuid4().hex[:12]}"
@@ -42,15 +61,8 @@ def prefix(redis_url: str) -> Iterator[str]:
 def test_two_servers_sell_one_sale_without_overselling(settings, db, clock, shop, admin, redis_url,  # type: ignore[no-untyped-def]
                                                        prefix) -> None:
     contexts = [server(settings, db, clock, redis_url, prefix) for _ in range(2)]
-    with TestClient(create_app(ctx=contexts[0], run_scheduler=False)) as one, \
-            TestClient(create_app(ctx=contexts[1], run_scheduler=False)) as two:
-        now = clock.now()
-        created = one.post("/api/v1/admin/flash-sales", headers=auth(admin), json={
-            "sku": "XM15-256", "units": 5, "price_fen": 399900, "reservations_open_at": now.isoformat(),
-            "starts_at": (now + timedelta(seconds=60)).isoformat(),
-            "ends_at": (now + timedelta(seconds=600)).isoformat(), "per_customer_limit": 1})
-        assert created.status_code == 201, created.text
-        sale_id = created.json()["id"]
+    with two_servers(contexts) as (one, two):
+        sale_id = create_sale(one, admin, clock, units=5, ends_in=600)
         fans = [customer_token(db, contexts[0].secret_key, clock)[1] for _ in range(12)]
         for index, fan in enumerate(fans):
             reply = (one, two)[index % 2].post(f"/api/v1/flash-sales/{sale_id}/reservations", headers=auth(fan))
@@ -75,15 +87,8 @@ def test_two_servers_sell_one_sale_without_overselling(settings, db, clock, shop
 def test_two_servers_let_the_same_drawn_fans_buy_a_lottery_sale(settings, db, clock, shop, admin, redis_url,  # type: ignore[no-untyped-def]
                                                                  prefix) -> None:
     contexts = [server(settings, db, clock, redis_url, prefix) for _ in range(2)]
-    with TestClient(create_app(ctx=contexts[0], run_scheduler=False)) as one, \
-            TestClient(create_app(ctx=contexts[1], run_scheduler=False)) as two:
-        now = clock.now()
-        created = one.post("/api/v1/admin/flash-sales", headers=auth(admin), json={
-            "sku": "XM15-256", "units": 4, "price_fen": 399900, "reservations_open_at": now.isoformat(),
-            "starts_at": (now + timedelta(seconds=60)).isoformat(), "mode": "lottery",
-            "ends_at": (now + timedelta(seconds=6000)).isoformat(), "per_customer_limit": 1,
-            "payment_window_seconds": 900})
-        sale_id = created.json()["id"]
+    with two_servers(contexts) as (one, two):
+        sale_id = create_sale(one, admin, clock, units=4, ends_in=6000, mode="lottery", payment_window_seconds=900)
         fans = [customer_token(db, contexts[0].secret_key, clock)[1] for _ in range(10)]
         for fan in fans:
             assert one.post(f"/api/v1/flash-sales/{sale_id}/reservations", headers=auth(fan)).status_code == 201

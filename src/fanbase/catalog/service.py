@@ -14,6 +14,7 @@ from fanbase.accounts.service import record_audit
 from fanbase.catalog.models import Brand, Category, Product, Variant
 from fanbase.clock import Clock
 from fanbase.errors import Conflict, NotFound, ValidationFailed
+from fanbase.i18n import N_
 from fanbase.pagination import Page, PageRequest, make_page
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -75,11 +76,7 @@ def create_product(session: Session, clock: Clock, *, slug: str, name: str, bran
                       variants=[Variant(sku=v.sku, name=v.name, name_en=v.name_en, price_fen=v.price_fen,
                                         cost_fen=v.cost_fen) for v in variants])
     session.add(product)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict("A product with this slug or SKU exists") from exc
+    _flush_unless_taken(session, N_("A product with this slug or SKU exists"))
     if actor_id is not None:
         record_audit(session, clock, actor_id=actor_id, action="product.create", target=f"product:{slug}",
                      detail={"skus": skus})
@@ -122,14 +119,19 @@ def add_variant(session: Session, clock: Clock, *, slug: str, variant: NewVarian
     row = Variant(product_id=product.id, sku=variant.sku, name=variant.name.strip(), name_en=variant.name_en,
                   price_fen=variant.price_fen, cost_fen=variant.cost_fen)
     session.add(row)
+    _flush_unless_taken(session, N_("One of these SKUs exists already"))
+    record_audit(session, clock, actor_id=actor_id, action="variant.create", target=f"sku:{variant.sku}",
+                 detail={"product": slug, "price_fen": variant.price_fen, "cost_fen": variant.cost_fen})
+    return row
+
+
+def _flush_unless_taken(session: Session, detail: str) -> None:
+    """Write what was added; a twin written meanwhile by someone else (a unique key) is a 409, not a 500."""
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise Conflict("One of these SKUs exists already") from exc
-    record_audit(session, clock, actor_id=actor_id, action="variant.create", target=f"sku:{variant.sku}",
-                 detail={"product": slug, "price_fen": variant.price_fen, "cost_fen": variant.cost_fen})
-    return row
+        raise Conflict(detail) from exc
 
 
 def _check_variant(v: NewVariant) -> None:

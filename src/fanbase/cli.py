@@ -18,6 +18,8 @@ app = typer.Typer(help="Fanbase: direct-to-fan commerce platform.", no_args_is_h
                   pretty_exceptions_enable=False)
 bench_app = typer.Typer(help="Benchmarks, each with its baseline measured in the same run.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+ledger_app = typer.Typer(help="The books: double-entry ledger.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 
 
@@ -147,6 +149,30 @@ def worker(interval: Annotated[float, typer.Option(help="Seconds between rounds"
         deadline = time.monotonic() + interval
         while not stopping and time.monotonic() < deadline:
             time.sleep(0.2)
+
+
+@ledger_app.command("check")
+def ledger_check() -> None:
+    """Recompute every balance from its postings, check that all balances sum to zero and that every paid
+    order and every gateway capture and refund has its transaction. Exits 1 with a report if not."""
+    from fanbase.db import Database
+    from fanbase.ledger import check
+
+    settings = Settings()
+    _migrate(settings)
+    db = Database.from_settings(settings)
+    try:
+        with db.read() as session:
+            found = check.problems(session)
+    finally:
+        db.dispose()
+    if found:
+        console.print(f"[red]The books are off: {len(found)} problem(s)[/red]")
+        for line in found:
+            console.print(f"  - {line}")
+        raise typer.Exit(1)
+    console.print("[green]The books balance: every balance matches its postings, all sum to zero, and every "
+                  "paid order and gateway payment has its transaction.[/green]")
 
 
 @bench_app.command("api")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -150,3 +151,47 @@ def accounts_match_postings(session: Session) -> bool:
     sums = dict(session.execute(select(LedgerPosting.account_id, func.sum(LedgerPosting.amount))
                                 .group_by(LedgerPosting.account_id)).tuples().all())
     return all(int(sums.get(acc.id, 0)) == acc.balance for acc in session.scalars(select(LedgerAccount)))
+
+
+# --- checking the books (``fanbase ledger check``) --------------------------------------------------
+
+
+def book_problems(session: Session) -> list[str]:
+    """What is wrong inside the ledger itself, recomputed from the postings: every transaction balanced,
+    every account's balance equal to the sum of its postings and on its allowed side, all balances
+    summing to zero. Empty when the books are right."""
+    problems: list[str] = []
+    for txn_id, total in session.execute(select(LedgerPosting.transaction_id, func.sum(LedgerPosting.amount))
+                                         .group_by(LedgerPosting.transaction_id)
+                                         .having(func.sum(LedgerPosting.amount) != 0)):
+        problems.append(f"transaction {txn_id}: postings sum to {int(total)}, not 0")
+    sums = dict(session.execute(select(LedgerPosting.account_id, func.sum(LedgerPosting.amount))
+                                .group_by(LedgerPosting.account_id)).tuples().all())
+    for acc in session.scalars(select(LedgerAccount).order_by(LedgerAccount.code)):
+        recomputed = int(sums.get(acc.id, 0))
+        if recomputed != acc.balance:
+            problems.append(f"account {acc.code}: balance {acc.balance}, its postings sum to {recomputed}")
+        if not acc.allow_negative and normal_balance(acc) < 0:
+            problems.append(f"account {acc.code}: {normal_balance(acc)} on its normal side, which may not go negative")
+    total = trial_balance(session)
+    if total != 0:
+        problems.append(f"all balances sum to {total}, not 0")
+    return problems
+
+
+def keys_without_transactions(session: Session, keys: Sequence[str]) -> list[str]:
+    """Those of these idempotency keys that no transaction carries."""
+    return _absent(session, LedgerTransaction.idempotency_key, keys)
+
+
+def references_without_transactions(session: Session, references: Sequence[str]) -> list[str]:
+    """Those of these references (``order:<id>``, a payment id) that no transaction carries."""
+    return _absent(session, LedgerTransaction.reference, references)
+
+
+def _absent(session: Session, column: Any, values: Sequence[str]) -> list[str]:
+    found: set[str] = set()
+    for start in range(0, len(values), 5000):
+        chunk = values[start:start + 5000]
+        found.update(session.scalars(select(column).where(column.in_(chunk)).distinct()))
+    return [value for value in values if value not in found]

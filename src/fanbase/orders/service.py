@@ -108,6 +108,12 @@ def reference(order: Order) -> str:
     return f"order:{order.id}"
 
 
+def paid_order_references(session: Session) -> list[str]:
+    """The ledger references of every order that was ever paid: each must have its payment transaction."""
+    return [f"order:{order_id}" for order_id in session.scalars(
+        select(Order.id).where(Order.paid_at.is_not(None)).order_by(Order.id))]
+
+
 @dataclass(frozen=True)
 class StockHooks:
     """Where an order's units are held. Cart orders hold their own allocation; an order made by another

@@ -164,6 +164,18 @@ def refund_gateway_payment(session: Session, clock: Clock, gateway: PaymentGatew
                 postings=[(debit, payment.amount_fen), (ledger.GATEWAY_CLEARING, -payment.amount_fen)])
 
 
+def expected_ledger_keys(session: Session) -> list[str]:
+    """The transactions the money that moved through the gateway must have: a capture for every payment
+    that succeeded, and a refund as well for every one sent back."""
+    keys: list[str] = []
+    for payment_id, status in session.execute(select(Payment.id, Payment.status)
+                                              .where(Payment.status.in_((SUCCEEDED, REFUNDED))).order_by(Payment.id)):
+        keys.append(f"payment:{payment_id}:capture")
+        if status == REFUNDED:
+            keys.append(f"payment:{payment_id}:refund")
+    return keys
+
+
 def captured_payment(session: Session, purpose: str, reference_id: int) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.purpose == purpose, Payment.reference_id == reference_id,
                                                 Payment.status == SUCCEEDED))

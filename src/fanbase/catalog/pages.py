@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from fanbase.catalog import service
 from fanbase.catalog.api import image_url
 from fanbase.flashsale import service as flashsale
-from fanbase.flashsale.showcase import next_launch, remaining_units
+from fanbase.flashsale.showcase import next_launch
 from fanbase.i18n import gettext as _
 from fanbase.inventory.service import available_by_sku
 from fanbase.pages import ctx_of, named, render
@@ -29,7 +29,7 @@ def home(request: Request) -> Response:
         sale = next_launch(session, ctx.clock.now())
         if sale is not None:
             product = service.get_variant(session, sale.sku).product
-            remaining = remaining_units(session, ctx.flash_gate, sale)
+            remaining = flashsale.remaining_units(session, ctx.flash_gate, sale)
             launch = {"sale": sale, "product": product, "remaining": remaining,
                       "status": flashsale.status(sale, ctx.clock.now(), remaining),
                       "reservations": flashsale.reservation_count(session, sale.id)}

@@ -26,7 +26,7 @@ from fanbase.context import Context
 from fanbase.errors import DomainError, Forbidden, ValidationFailed
 from fanbase.flashsale import service as flashsale
 from fanbase.flashsale.models import FIRST_COME, LOTTERY, FlashSale
-from fanbase.flashsale.showcase import list_sales, next_launch, orders_since, remaining_units, sold_curve
+from fanbase.flashsale.showcase import list_sales, next_launch, orders_since, sold_curve
 from fanbase.i18n import N_
 from fanbase.i18n import gettext as _
 from fanbase.inventory import service as inventory
@@ -141,7 +141,7 @@ def dashboard(request: Request) -> Response:
 
 def _live_panel(ctx: Context, session: Session, sale: FlashSale) -> dict[str, object]:
     now = ctx.clock.now()
-    remaining = remaining_units(session, ctx.flash_gate, sale)
+    remaining = flashsale.remaining_units(session, ctx.flash_gate, sale)
     sold = sale.units - remaining
     curve = sold_curve(session, sale, now)
     elapsed = max(1, int((min(now, sale.ends_at) - sale.starts_at).total_seconds()))
@@ -298,7 +298,7 @@ def sales(request: Request) -> Response:
     zone = ctx.settings.zone
     with ctx.db.read() as session:
         found = list_sales(session)
-        rows = [{"sale": s, "status": flashsale.status(s, now, remaining_units(session, ctx.flash_gate, s))}
+        rows = [{"sale": s, "status": flashsale.status(s, now, flashsale.remaining_units(session, ctx.flash_gate, s))}
                 for s in found]
         start = (now + timedelta(hours=1)).astimezone(zone).replace(second=0, microsecond=0)
         defaults = {"reservations_open_at": now.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),

@@ -116,9 +116,10 @@ def _view(ctx: Context, sale: FlashSale, remaining: int, reservations: int,
             "mode": sale.mode, "require_purchase_token": sale.require_purchase_token}
 
 
-def _remaining(ctx: Context, session: Any, sale: FlashSale) -> int:
-    remaining = ctx.flash_gate.remaining(sale.id)  # shared by all processes with the Redis gate
-    return remaining if remaining is not None else sale.units - service.live_units(session, sale.id)
+def _current_view(ctx: Context, session: Any, sale: FlashSale) -> dict[str, Any]:
+    return _view(ctx, sale, service.remaining_units(session, ctx.flash_gate, sale),
+                 service.reservation_count(session, sale.id),
+                 service.lottery_rounds(session, sale.id) if sale.mode == LOTTERY else None)
 
 
 @router.post("/admin/flash-sales", status_code=201, response_model=SaleOut)
@@ -137,8 +138,7 @@ def end_sale(sale_id: SaleId, caller: Staff, ctx: Ctx) -> FastJSONResponse:
     require_staff(caller, "operator")
     with ctx.db.uow() as session:
         sale = service.end_sale(session, ctx.clock, ctx.flash_gate, sale_id, caller.user_id)
-        view = _view(ctx, sale, _remaining(ctx, session, sale), service.reservation_count(session, sale_id),
-                     service.lottery_rounds(session, sale_id) if sale.mode == LOTTERY else None)
+        view = _current_view(ctx, session, sale)
     ctx.broadcast.publish(FLASH_SALE_CHANGED, str(sale_id))  # after the commit: every process stops selling it
     return FastJSONResponse(view)
 
@@ -147,9 +147,7 @@ def end_sale(sale_id: SaleId, caller: Staff, ctx: Ctx) -> FastJSONResponse:
 def get_sale(sale_id: SaleId, ctx: Ctx) -> FastJSONResponse:
     with ctx.db.read() as session:
         sale = service.get_sale(session, sale_id)
-        return FastJSONResponse(_view(ctx, sale, _remaining(ctx, session, sale),
-                                      service.reservation_count(session, sale_id),
-                                      service.lottery_rounds(session, sale_id) if sale.mode == LOTTERY else None))
+        return FastJSONResponse(_current_view(ctx, session, sale))
 
 
 @router.get("/flash-sales/{sale_id}/draw", response_model=DrawOut)
@@ -207,7 +205,7 @@ def _sale(ctx: Context, sale_id: int) -> FlashSale:
 async def _live_remaining(ctx: Context, sale: FlashSale) -> int:
     def now() -> int:  # a session only connects if the gate does not know the sale
         with ctx.db.read() as session:
-            return _remaining(ctx, session, sale)
+            return service.remaining_units(session, ctx.flash_gate, sale)
 
     return await run_in_threadpool(now)  # with the Redis gate this is a network call
 

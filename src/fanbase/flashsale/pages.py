@@ -18,7 +18,7 @@ from fanbase.catalog.api import image_url
 from fanbase.errors import DomainError
 from fanbase.flashsale import api, service
 from fanbase.flashsale.models import LOTTERY
-from fanbase.flashsale.showcase import customer_order_id, remaining_units
+from fanbase.flashsale.showcase import customer_order_id
 from fanbase.i18n import gettext as _
 from fanbase.orders import service as orders
 from fanbase.orders.models import PENDING_PAYMENT
@@ -35,9 +35,9 @@ def launch_page(request: Request, sale_id: SaleId) -> Response:
     now = ctx.clock.now()
     with ctx.db.read() as session:
         sale = service.get_sale(session, sale_id)
-        product = catalog.get_variant(session, sale.sku).product
         variant = catalog.get_variant(session, sale.sku)
-        remaining = remaining_units(session, ctx.flash_gate, sale)
+        product = variant.product
+        remaining = service.remaining_units(session, ctx.flash_gate, sale)
         mine: dict[str, Any] = {"reserved": False, "order": None, "draw": None}
         if fan is not None:
             mine["reserved"] = service.is_reserved(session, sale_id, fan.user_id)

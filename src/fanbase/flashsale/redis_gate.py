@@ -302,7 +302,7 @@ class RedisGate:
             sale = session.get(FlashSale, sale_id)
             if sale is None:
                 return None
-            settings = _settings(sale, sale.units - service.live_units(session, sale_id))
+            settings = service.sale_state(sale, sale.units - service.live_units(session, sale_id))
         return self._remember(settings)
 
     def load_once(self, state: SaleState) -> SaleState:
@@ -561,7 +561,7 @@ class RedisGate:
             select(Purchase.customer_id, func.sum(Purchase.quantity))
             .where(Purchase.sale_id == sale_id, or_(Purchase.released_at.is_(None), Purchase.returned.is_(False)))
             .group_by(Purchase.customer_id))}
-        state = _settings(sale, sale.units - sum(bought.values()))
+        state = service.sale_state(sale, sale.units - sum(bought.values()))
         state.bought = bought
         self._remember(replace(state, bought={}))
         return self._install_state(state, expected=replacing or "", reservations=reservations)
@@ -636,13 +636,6 @@ class RedisGate:
         if self.db is None:
             raise ServiceUnavailable(BUSY, headers={"Retry-After": "1"})
         return self.db
-
-
-def _settings(sale: FlashSale, remaining: int) -> SaleState:
-    return SaleState(sale_id=sale.id, units=sale.units, starts_at=sale.starts_at, ends_at=sale.ends_at,
-                     per_customer_limit=sale.per_customer_limit, remaining=remaining,
-                     require_purchase_token=sale.require_purchase_token, price_fen=sale.price_fen, sku=sale.sku,
-                     payment_window_seconds=sale.payment_window_seconds, mode=sale.mode)
 
 
 def reconcile_gates(session: Session, gate: Gate, clock: Clock) -> int:

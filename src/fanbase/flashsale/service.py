@@ -12,7 +12,7 @@ import random
 import secrets
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple, cast
 
@@ -186,11 +186,22 @@ def rebuild_state(session: Session, sale: FlashSale) -> SaleState:
     # released purchases are counted as back in the sale: mark them so nobody gives them back twice
     session.execute(update(Purchase).where(Purchase.sale_id == sale.id, Purchase.released_at.is_not(None),
                                            Purchase.returned.is_(False)).values(returned=True))
+    return replace(sale_state(sale, sale.units - sum(bought.values())), reserved=reserved, bought=bought)
+
+
+def sale_state(sale: FlashSale, remaining: int) -> SaleState:
+    """A sale's settings as the gate decides with them, and ``remaining``; no reservations or counts."""
     return SaleState(sale_id=sale.id, units=sale.units, starts_at=sale.starts_at, ends_at=sale.ends_at,
-                     per_customer_limit=sale.per_customer_limit, remaining=sale.units - sum(bought.values()),
-                     reserved=reserved, bought=bought, require_purchase_token=sale.require_purchase_token,
-                     price_fen=sale.price_fen, sku=sale.sku, payment_window_seconds=sale.payment_window_seconds,
-                     mode=sale.mode)
+                     per_customer_limit=sale.per_customer_limit, remaining=remaining,
+                     require_purchase_token=sale.require_purchase_token, price_fen=sale.price_fen, sku=sale.sku,
+                     payment_window_seconds=sale.payment_window_seconds, mode=sale.mode)
+
+
+def remaining_units(session: Session, gate: Gate, sale: FlashSale) -> int:
+    """Units left: what the gate counts (shared by every process with the Redis gate; in flight or not, a
+    taken unit is not left), else the committed count."""
+    remaining = gate.remaining(sale.id)
+    return remaining if remaining is not None else sale.units - live_units(session, sale.id)
 
 
 def ensure_loaded(session: Session, gate: Gate, sale_id: int) -> SaleState:
@@ -276,8 +287,7 @@ def open_round(session: Session, clock: Clock, gate: Gate, sale_id: int) -> Lott
     order = _draw(session, sale)
     first = int(session.scalar(select(func.coalesce(func.max(LotteryRound.end_position), 0))
                                .where(LotteryRound.sale_id == sale_id)) or 0)
-    remaining = gate.remaining(sale_id)  # the shared count; in flight or not, a taken unit is not free
-    free = max(0, remaining if remaining is not None else sale.units - live_units(session, sale_id))
+    free = max(0, remaining_units(session, gate, sale))
     end = min(len(order), first + math.ceil(free / sale.per_customer_limit))
     opens_at = sale.starts_at + timedelta(seconds=number * sale.payment_window_seconds)
     recorded = LotteryRound(sale_id=sale_id, number=number, opens_at=opens_at,

@@ -7,21 +7,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fanbase.flashsale.gate import Gate
 from fanbase.flashsale.models import FlashSale, Purchase
-from fanbase.flashsale.service import live_units
 
 
 def next_launch(session: Session, now: datetime) -> FlashSale | None:
     """The launch to show: the live one that started first, else the next to start."""
     return session.scalar(select(FlashSale).where(FlashSale.ends_at > now)
                           .order_by(FlashSale.starts_at, FlashSale.id).limit(1))
-
-
-def remaining_units(session: Session, gate: Gate, sale: FlashSale) -> int:
-    """What the gate says (shared by every process with the Redis gate), else the committed count."""
-    remaining = gate.remaining(sale.id)
-    return remaining if remaining is not None else sale.units - live_units(session, sale.id)
 
 
 def customer_order_id(session: Session, sale_id: int, customer_id: int) -> int | None:

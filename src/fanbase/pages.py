@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import WebSocketRequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
@@ -216,6 +217,33 @@ def _read_notice(raw: str | None) -> dict[str, str] | None:
 
 def message(error: DomainError) -> str:
     return gettext(error.detail, **error.params)
+
+
+Work = Callable[[Session, Principal, dict[str, str]], "str | None"]
+
+
+async def write(request: Request, back: str, notice: str | None, work: Work, *,
+                who: Callable[[Request], Principal] | None = None,
+                after: Callable[[], None] | None = None) -> Response:
+    """A form that changes something: its token checked (``form``), the person it needs (``who``, a signed-in
+    person by default), ``work`` in one transaction off the event loop, ``after`` once it is committed;
+    then where ``work`` answers (else ``back``) with ``notice``, or back to ``back`` with the refusal's
+    message."""
+    fields = await form(request)
+    person = (who or signed_in)(request)
+    ctx = ctx_of(request)
+
+    def run() -> str | None:
+        with ctx.db.uow() as session:
+            return work(session, person, fields)
+
+    try:
+        target = await run_in_threadpool(run)
+    except DomainError as exc:
+        return redirect(request, back, error=message(exc))
+    if after is not None:
+        after()
+    return redirect(request, target or back, notice=notice)
 
 
 def sign_in(request: Request, response: Response, token: str) -> Response:

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
+from fanbase.accounts.service import Principal
 from fanbase.cart import service
-from fanbase.errors import DomainError
 from fanbase.i18n import gettext as _
-from fanbase.pages import ctx_of, form, message, redirect, render, signed_in
+from fanbase.pages import ctx_of, render, signed_in, write
 
 router = APIRouter()
 
@@ -27,38 +27,24 @@ def cart_page(request: Request) -> Response:
 
 @router.post("/cart/items")
 async def add(request: Request) -> Response:
-    fields = await form(request)
-    customer = signed_in(request)
     ctx = ctx_of(request)
-    sku = fields.get("sku", "")[:64]
-    back = request.headers.get("referer", "/cart")
 
-    def work() -> None:
-        with ctx.db.uow() as session:
-            service.add_item(session, ctx.clock, customer.user_id, sku, _quantity(fields))
+    def work(session: Session, customer: Principal, fields: dict[str, str]) -> str:
+        service.add_item(session, ctx.clock, customer.user_id, fields.get("sku", "")[:64], _quantity(fields))
+        return "/cart"
 
-    try:
-        await run_in_threadpool(work)
-    except DomainError as exc:
-        return redirect(request, _same_site(request, back), error=message(exc))
-    return redirect(request, "/cart", notice=_("Added to your cart"))
+    back = _same_site(request, request.headers.get("referer", "/cart"))
+    return await write(request, back, _("Added to your cart"), work)
 
 
 @router.post("/cart/items/{sku}")
 async def change(request: Request, sku: Annotated[str, Path(max_length=64)]) -> Response:
-    fields = await form(request)
-    customer = signed_in(request)
     ctx = ctx_of(request)
 
-    def work() -> None:
-        with ctx.db.uow() as session:
-            service.set_quantity(session, ctx.clock, customer.user_id, sku, _quantity(fields, removing=True))
+    def work(session: Session, customer: Principal, fields: dict[str, str]) -> None:
+        service.set_quantity(session, ctx.clock, customer.user_id, sku, _quantity(fields, removing=True))
 
-    try:
-        await run_in_threadpool(work)
-    except DomainError as exc:
-        return redirect(request, "/cart", error=message(exc))
-    return redirect(request, "/cart", notice=_("Your cart is updated"))
+    return await write(request, "/cart", _("Your cart is updated"), work)
 
 
 def _quantity(fields: dict[str, str], removing: bool = False) -> int:

@@ -7,7 +7,6 @@ service functions as those routes, which write the audit log with the acting sta
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -15,7 +14,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from fanbase.accounts import service as accounts
 from fanbase.accounts.service import Principal
@@ -23,7 +21,7 @@ from fanbase.broadcast import CATALOG_CHANGED, FLASH_SALE_CHANGED
 from fanbase.catalog import service as catalog
 from fanbase.console.charts import bar_chart, line_chart
 from fanbase.context import Context
-from fanbase.errors import DomainError, Forbidden, ValidationFailed
+from fanbase.errors import Forbidden, ValidationFailed
 from fanbase.flashsale import service as flashsale
 from fanbase.flashsale.models import FIRST_COME, LOTTERY, FlashSale
 from fanbase.flashsale.showcase import list_sales, next_launch, orders_since, sold_curve
@@ -34,7 +32,7 @@ from fanbase.money import yuan_to_fen
 from fanbase.orders import service as orders
 from fanbase.orders.models import DELIVERED, PAID, SHIPPED
 from fanbase.orders.pages import EVENT_LABELS, METHOD_LABELS, STATUS_LABELS
-from fanbase.pages import ctx_of, form, message, redirect, render, signed_in
+from fanbase.pages import Work, ctx_of, render, signed_in, write
 from fanbase.pagination import page_request
 
 router = APIRouter()
@@ -65,27 +63,11 @@ def _page(request: Request, template: str, title: str, section: str, **values: A
                   can_write=who.role in ("admin", WRITER), **values)
 
 
-Work = Callable[[Session, Principal, dict[str, str]], str | None]
-
-
 async def _write(request: Request, back: str, notice: str, work: Work, changed: str | None = None) -> Response:
-    """A console form: CSRF checked, operator role, one transaction, then back with a notice (or the
-    refusal's message). ``work`` may answer where to go next; ``changed`` drops cached product pages."""
-    fields = await form(request)
-    who = staff(request, WRITER)
+    """A console form: ``pages.write`` for an operator; ``changed`` drops cached product pages after it."""
     ctx = ctx_of(request)
-
-    def run() -> str | None:
-        with ctx.db.uow() as session:
-            return work(session, who, fields)
-
-    try:
-        target = await run_in_threadpool(run)
-    except DomainError as exc:
-        return redirect(request, back, error=message(exc))
-    if changed is not None:
-        ctx.broadcast.publish(CATALOG_CHANGED, changed)
-    return redirect(request, target or back, notice=notice)
+    publish = None if changed is None else (lambda: ctx.broadcast.publish(CATALOG_CHANGED, changed))
+    return await write(request, back, notice, work, who=lambda r: staff(r, WRITER), after=publish)
 
 
 # --- form fields ------------------------------------------------------------------------------------
@@ -348,9 +330,9 @@ async def end_sale(request: Request, sale_id: SaleId) -> Response:
     def work(session: Session, who: Principal, fields: dict[str, str]) -> None:
         flashsale.end_sale(session, ctx.clock, ctx.flash_gate, sale_id, who.user_id)
 
-    answer = await _write(request, f"/console/flash-sales/{sale_id}", _("The flash sale is ended"), work)
-    ctx.broadcast.publish(FLASH_SALE_CHANGED, str(sale_id))  # every process stops selling it
-    return answer
+    return await write(request, f"/console/flash-sales/{sale_id}", _("The flash sale is ended"), work,
+                       who=lambda r: staff(r, WRITER),
+                       after=lambda: ctx.broadcast.publish(FLASH_SALE_CHANGED, str(sale_id)))  # every process
 
 
 # --- audit log ---------------------------------------------------------------------------------------

@@ -11,8 +11,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from fanbase.accounts.service import Principal
 from fanbase.catalog import service as catalog
 from fanbase.catalog.api import image_url
 from fanbase.errors import DomainError
@@ -22,7 +24,7 @@ from fanbase.flashsale.showcase import customer_order_id
 from fanbase.i18n import gettext as _
 from fanbase.orders import service as orders
 from fanbase.orders.models import PENDING_PAYMENT
-from fanbase.pages import ctx_of, form, message, named, redirect, render, signed_in, visitor
+from fanbase.pages import ctx_of, form, message, named, redirect, render, signed_in, visitor, write
 
 router = APIRouter()
 SaleId = Annotated[int, Path(ge=1, le=2**62)]
@@ -56,20 +58,16 @@ def launch_page(request: Request, sale_id: SaleId) -> Response:
 
 @router.post("/flash-sales/{sale_id}/reserve")
 async def reserve(request: Request, sale_id: SaleId) -> Response:
-    await form(request)
-    fan = signed_in(request)
     ctx = ctx_of(request)
 
-    def work() -> None:
-        with ctx.db.uow() as session:
-            service.reserve(session, ctx.clock, sale_id, fan.user_id)
-        ctx.flash_gate.add_reservation(sale_id, fan.user_id)  # after the commit, as the API does
+    def work(session: Session, fan: Principal, fields: dict[str, str]) -> None:
+        service.reserve(session, ctx.clock, sale_id, fan.user_id)
 
-    try:
-        await run_in_threadpool(work)
-    except DomainError as exc:
-        return redirect(request, f"/flash-sales/{sale_id}", error=message(exc))
-    return redirect(request, f"/flash-sales/{sale_id}", notice=_("You have reserved: come back when the sale starts"))
+    def tell_the_gate() -> None:  # after the commit, as the API does
+        ctx.flash_gate.add_reservation(sale_id, signed_in(request).user_id)
+
+    return await write(request, f"/flash-sales/{sale_id}", _("You have reserved: come back when the sale starts"),
+                       work, after=tell_the_gate)
 
 
 @router.post("/flash-sales/{sale_id}/buy")

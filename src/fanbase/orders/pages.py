@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from fanbase import idempotency
+from fanbase.accounts.service import Principal
 from fanbase.cart import service as cart_service
 from fanbase.errors import DomainError
 from fanbase.i18n import N_
@@ -19,7 +20,7 @@ from fanbase.i18n import gettext as _
 from fanbase.orders import service
 from fanbase.orders.api import AddressIn
 from fanbase.orders.models import PAYMENT_METHODS, PENDING_PAYMENT
-from fanbase.pages import ctx_of, form, message, redirect, render, signed_in
+from fanbase.pages import ctx_of, form, message, redirect, render, signed_in, write
 from fanbase.pagination import page_request
 
 router = APIRouter()
@@ -118,37 +119,23 @@ def order_page(request: Request, order_id: OrderId) -> Response:
 
 @router.post("/orders/{order_id}/pay")
 async def pay(request: Request, order_id: OrderId) -> Response:
-    await form(request)
-    customer = signed_in(request)
     ctx = ctx_of(request)
 
-    def work() -> str | None:
-        with ctx.db.uow() as session:
-            order = service.pay(session, ctx.clock, ctx.gateway, order_id=order_id, customer_id=customer.user_id,
-                                payment_method="gateway")
-            session.flush()
-            payment = service.current_payment(session, order)
-            return payment.id if payment else None
+    def work(session: Session, customer: Principal, fields: dict[str, str]) -> str | None:
+        order = service.pay(session, ctx.clock, ctx.gateway, order_id=order_id, customer_id=customer.user_id,
+                            payment_method="gateway")
+        session.flush()
+        payment = service.current_payment(session, order)
+        return f"/sandbox-gateway/pay/{payment.id}" if payment else None
 
-    try:
-        payment_id = await run_in_threadpool(work)
-    except DomainError as exc:
-        return redirect(request, f"/orders/{order_id}", error=message(exc))
-    return redirect(request, f"/sandbox-gateway/pay/{payment_id}" if payment_id else f"/orders/{order_id}")
+    return await write(request, f"/orders/{order_id}", None, work)
 
 
 @router.post("/orders/{order_id}/cancel")
 async def cancel(request: Request, order_id: OrderId) -> Response:
-    await form(request)
-    customer = signed_in(request)
     ctx = ctx_of(request)
 
-    def work() -> None:
-        with ctx.db.uow() as session:
-            service.cancel(session, ctx.clock, ctx.gateway, order_id=order_id, customer_id=customer.user_id)
+    def work(session: Session, customer: Principal, fields: dict[str, str]) -> None:
+        service.cancel(session, ctx.clock, ctx.gateway, order_id=order_id, customer_id=customer.user_id)
 
-    try:
-        await run_in_threadpool(work)
-    except DomainError as exc:
-        return redirect(request, f"/orders/{order_id}", error=message(exc))
-    return redirect(request, f"/orders/{order_id}", notice=_("The order is cancelled"))
+    return await write(request, f"/orders/{order_id}", _("The order is cancelled"), work)

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -229,12 +229,17 @@ def run_api_bench(
         },
         machine=machine_info(database_url=database_url, workers=workers),
     )
+    emit(result, json_output, lambda: print_report(result))
+    return result
+
+
+def emit(result: Any, json_output: bool, report: Callable[[], None]) -> None:
+    """One JSON document on stdout (``--json``), else the human report."""
     if json_output:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         sys.stdout.flush()
     else:
-        print_report(result)
-    return result
+        report()
 
 
 # --------------------------------------------------------------------------------------------

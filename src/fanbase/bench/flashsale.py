@@ -63,6 +63,7 @@ from fanbase.bench.api import (
     _stop_server,
     _tail,
     _wait_until_ready,
+    emit,
     machine_info,
 )
 from fanbase.bench.loadgen import FLASH_SALE_ROUTE, percentile
@@ -854,11 +855,7 @@ def run_flash_sale_bench(*, units: int | None = None, customers: int | None = No
                        deadline=deadline)
         results["http"] = _finish("http", raw, u, c, database_url)
     result = results if mode == "both" else results[mode]
-    if json_output:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-        sys.stdout.flush()
-    else:
-        print_report(results)
+    emit(result, json_output, lambda: print_report(results))
     return result
 
 

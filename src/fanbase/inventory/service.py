@@ -205,11 +205,6 @@ def _take_from_hold(session: Session, clock: Clock, reference: str, sku: str, qu
     session.expire_all()
 
 
-def held_quantity(session: Session, reference: str) -> int:
-    return int(session.scalar(select(func.coalesce(func.sum(Allocation.quantity), 0))
-                              .where(Allocation.reference == reference, Allocation.status == ALLOCATED)) or 0)
-
-
 def _settle(session: Session, reference: str, new_status: str) -> int:
     total = 0
     held = session.scalars(select(Allocation).where(Allocation.reference == reference,

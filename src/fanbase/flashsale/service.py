@@ -344,10 +344,10 @@ def lottery_refusal(gate: Gate, state: SaleState, customer_id: int, now: datetim
         return Decision.ROUND_OPENING
     if customer_id in current.winners:
         return None
+    if customer_id in current.drawn_before:  # drawn, so reserved: no need to ask the gate
+        return Decision.TURN_PASSED
     if not gate.is_reserved(state.sale_id, customer_id):
         return Decision.NOT_RESERVED
-    if customer_id in current.drawn_before:
-        return Decision.TURN_PASSED
     return Decision.SOLD_OUT if state.remaining <= 0 else Decision.NOT_DRAWN
 
 

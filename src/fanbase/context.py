@@ -36,6 +36,7 @@ class Context:
     secret_key: str
     revocations: TokenRevocations = field(default_factory=TokenRevocations)
     product_pages: TTLCache[tuple[str, str], bytes] = field(default_factory=lambda: TTLCache(0))
+    visitor_pages: TTLCache[tuple[str, str], str] = field(default_factory=lambda: TTLCache(0))
     broadcast: Broadcast = field(default_factory=LocalBroadcast)
     flash_gate: Gate = field(default_factory=InProcessGate)
     rate_limiter: RateLimiter = field(default_factory=InProcessRateLimiter)
@@ -49,7 +50,9 @@ class Context:
             self.revocations.add(payload)
         elif topic == CATALOG_CHANGED:
             self.product_pages.clear()
+            self.visitor_pages.clear()
         elif topic == FLASH_SALE_CHANGED and payload.isdigit():
+            self.visitor_pages.clear()  # the home page shows the next launch
             with self.db.read() as session:
                 flashsale.refresh_window(session, self.flash_gate, int(payload))
 
@@ -72,6 +75,7 @@ def build_context(settings: Settings, *, db: Database | None = None, clock: Cloc
                    gateway=SandboxGateway(settings.sandbox_webhook_secret, settings.public_url),
                    secret_key=settings.resolved_secret_key(),
                    product_pages=TTLCache(settings.product_cache_seconds),
+                   visitor_pages=TTLCache(settings.product_cache_seconds),
                    broadcast=make_broadcast(settings.redis_url),
                    rate_limiter=make_rate_limiter(settings.redis_url),
                    flash_gate=_flash_gate(settings, database))

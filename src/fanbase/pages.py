@@ -168,27 +168,61 @@ def _cookie_flags(ctx: Context) -> dict[str, Any]:
             "path": "/"}
 
 
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                "Referrer-Policy": "same-origin"}
+# Stand-ins for what differs between two anonymous visitors of the same page (see ``for_visitors``): plain
+# letters, so escaping leaves them as they are.
+CSRF_MARK = "fbcsrfmark7d1c0e5a"
+NOW_MARK = "fbnowmark3b9f42c8"
+
+
 def render(request: Request, template: str, *, title: str, status: int = 200, description: str = "",
            image: str | None = None, **values: Any) -> HTMLResponse:
     """A page in the request's language, with its title and Open Graph tags; sets the visitor cookie
     when the visitor is new, and shows (then drops) a notice left by the previous POST."""
     ctx = ctx_of(request)
     who = visitor(request)
-    notice = _read_notice(request.cookies.get(NOTICE_COOKIE))
+    shared = getattr(request.state, "shared_copy", False)  # rendered for every anonymous visitor
+    notice = None if shared else _read_notice(request.cookies.get(NOTICE_COOKIE))
     html = ENV.get_template(template).render(
-        request=request, visitor=who, csrf=who.csrf, locale=current_locale.get(), title=title,
-        description=description or gettext("Fanbase: the brand's own store, one price everywhere"),
+        request=request, visitor=who, csrf=CSRF_MARK if shared else who.csrf, locale=current_locale.get(),
+        title=title, description=description or gettext("Fanbase: the brand's own store, one price everywhere"),
         image=image, url=str(request.url), path=request.url.path, notice=notice,
         when=lambda value, fmt="%Y-%m-%d %H:%M": local_time(ctx, value, fmt), iso=_iso(ctx),
-        server_now=_iso(ctx)(ctx.clock.now()), **values)
-    response = HTMLResponse(html, status_code=status,
-                            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
-                                     "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"})
+        server_now=NOW_MARK if shared else _iso(ctx)(ctx.clock.now()), **values)
+    return _page_response(request, html, status, who, notice)
+
+
+def _page_response(request: Request, html: str, status: int, who: Visitor,
+                   notice: dict[str, str] | None) -> HTMLResponse:
+    response = HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
     if who.new_visitor:
-        response.set_cookie(VISITOR_COOKIE, who.session_id, max_age=365 * 24 * 3600, **_cookie_flags(ctx))
+        response.set_cookie(VISITOR_COOKIE, who.session_id, max_age=365 * 24 * 3600,
+                            **_cookie_flags(ctx_of(request)))
     if notice:
         response.delete_cookie(NOTICE_COOKIE, path="/")
     return response
+
+
+async def for_visitors(request: Request, build: Callable[[], Response]) -> Response:
+    """A read-only page (home, listing, product) that looks the same to every anonymous visitor: rendered
+    once per address, language and ``product_cache_seconds`` into a shared copy (``Context.visitor_pages``,
+    stale-while-revalidate like the product JSON), into which each answer puts its own form token and
+    time. A signed-in person, or one with a notice to see, gets ``build`` itself."""
+    ctx = ctx_of(request)
+    if (not ctx.visitor_pages.enabled or request.cookies.get(SESSION_COOKIE)
+            or request.cookies.get(NOTICE_COOKIE)):
+        return await run_in_threadpool(build)
+
+    async def load() -> str:
+        request.state.shared_copy = True
+        response = await run_in_threadpool(build)
+        return bytes(response.body).decode()
+
+    html = await ctx.visitor_pages.get_or_load((str(request.url), current_locale.get()), load)
+    who = visitor(request)  # no session cookie: no database read
+    html = html.replace(CSRF_MARK, who.csrf).replace(NOW_MARK, _iso(ctx)(ctx.clock.now()))
+    return _page_response(request, html, 200, who, None)
 
 
 def _iso(ctx: Context) -> Callable[[datetime | None], str]:

@@ -13,7 +13,7 @@ from fanbase.flashsale import service as flashsale
 from fanbase.flashsale.showcase import next_launch
 from fanbase.i18n import gettext as _
 from fanbase.inventory.service import available_by_sku
-from fanbase.pages import ctx_of, named, render
+from fanbase.pages import ctx_of, for_visitors, named, render
 from fanbase.pagination import PageRequest, page_request
 
 router = APIRouter()
@@ -22,7 +22,11 @@ PER_PAGE = 24
 
 
 @router.get("/")
-def home(request: Request) -> Response:
+async def home(request: Request) -> Response:
+    return await for_visitors(request, lambda: _home(request))
+
+
+def _home(request: Request) -> Response:
     ctx = ctx_of(request)
     with ctx.db.read() as session:
         launch = None
@@ -40,10 +44,15 @@ def home(request: Request) -> Response:
 
 
 @router.get("/products")
-def listing(request: Request, q: Annotated[str | None, Query(max_length=100)] = None,
-            brand: Annotated[str | None, Query(max_length=64)] = None,
-            category: Annotated[str | None, Query(max_length=64)] = None,
-            cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+async def listing(request: Request, q: Annotated[str | None, Query(max_length=100)] = None,
+                  brand: Annotated[str | None, Query(max_length=64)] = None,
+                  category: Annotated[str | None, Query(max_length=64)] = None,
+                  cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    return await for_visitors(request, lambda: _listing(request, q, brand, category, cursor))
+
+
+def _listing(request: Request, q: str | None, brand: str | None, category: str | None,
+             cursor: str | None) -> Response:
     ctx = ctx_of(request)
     with ctx.db.read() as session:
         page = service.list_products(session, page_request(PER_PAGE, cursor), q=q, brand=brand, category=category)
@@ -56,8 +65,12 @@ def listing(request: Request, q: Annotated[str | None, Query(max_length=100)] = 
 
 
 @router.get("/products/{slug}")
-def product_page(request: Request, slug: Annotated[str, Path(max_length=100)],
-                 sku: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+async def product_page(request: Request, slug: Annotated[str, Path(max_length=100)],
+                       sku: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    return await for_visitors(request, lambda: _product_page(request, slug, sku))
+
+
+def _product_page(request: Request, slug: str, sku: str | None) -> Response:
     ctx = ctx_of(request)
     with ctx.db.read() as session:
         product = service.get_product(session, slug)

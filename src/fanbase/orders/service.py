@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from fanbase.accounts.service import record_audit
@@ -418,19 +418,22 @@ class DaySummary(NamedTuple):
 
 
 def day_summary(session: Session, day_start: datetime, zone: tzinfo) -> DaySummary:
-    """The console's numbers for one day starting at ``day_start`` (midnight in the store's zone)."""
-    end = day_start + timedelta(days=1)
-    per_hour = [0] * 24
-    paid = sales = placed = 0
-    for created_at, status, total in session.execute(
-            select(Order.created_at, Order.status, Order.total_fen)
-            .where(Order.created_at >= day_start, Order.created_at < end)):
-        placed += 1
-        per_hour[min(23, created_at.astimezone(zone).hour)] += 1
-        if status in PAID_STATUSES:
-            paid, sales = paid + 1, sales + int(total)
-    average = (sales * 2 + paid) // (paid * 2) if paid else 0  # half up, in integers
-    return DaySummary(placed=placed, paid=paid, sales_fen=sales, average_fen=average, per_hour=per_hour)
+    """The console's numbers for one day starting at ``day_start`` (midnight in the store's zone), counted by
+    the database in one pass over the day's orders (a launch day has hundreds of thousands)."""
+    local_day = day_start.astimezone(zone).date()
+    hours = [datetime.combine(local_day, time(hour), tzinfo=zone) for hour in range(24)]
+    hours.append(day_start + timedelta(days=1))
+    paid = Order.status.in_(PAID_STATUSES)
+    row = session.execute(select(
+        func.count(), func.coalesce(func.sum(case((paid, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((paid, Order.total_fen), else_=0)), 0),
+        *(func.coalesce(func.sum(case((Order.created_at < end, 1), else_=0)), 0) for end in hours[1:]),
+    ).where(Order.created_at >= hours[0], Order.created_at < hours[-1])).one()
+    placed, paid_count, sales = (int(value) for value in row[:3])
+    before_end = [int(value) for value in row[3:]]  # orders placed before the end of each hour
+    per_hour = [count - previous for count, previous in zip(before_end, [0, *before_end[:-1]], strict=True)]
+    average = (sales * 2 + paid_count) // (paid_count * 2) if paid_count else 0  # half up, in integers
+    return DaySummary(placed=placed, paid=paid_count, sales_fen=sales, average_fen=average, per_hour=per_hour)
 
 
 def current_payment(session: Session, order: Order) -> Payment | None:

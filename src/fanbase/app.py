@@ -31,6 +31,7 @@ from fanbase.errors import DomainError
 from fanbase.flashsale import fastpath as purchase_fast_path
 from fanbase.flashsale.api import router as flashsale_router
 from fanbase.flashsale.pages import router as flashsale_pages
+from fanbase.fund.api import router as fund_router
 from fanbase.i18n import N_, current_locale, gettext, negotiate
 from fanbase.inventory.api import router as inventory_router
 from fanbase.jobs import Scheduler, refresh_shared_state
@@ -42,6 +43,7 @@ from fanbase.payments.api import router as payments_router
 from fanbase.payments.gateway import BadSignature
 from fanbase.payments.pages import router as payments_pages
 from fanbase.sandbox.api import router as sandbox_router
+from fanbase.wallet.api import router as wallet_router
 from fanbase.web import ERROR_RESPONSES, Problem, domain_error_response, problem_response
 
 log = logging.getLogger("fanbase")
@@ -141,7 +143,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
                               "integers in fen; errors are application/problem+json with a stable `code`.")
     app.state.ctx = context
     for router in (accounts_router, catalog_router, inventory_router, cart_router, orders_router,
-                   payments_router, sandbox_router, flashsale_router):
+                   payments_router, sandbox_router, flashsale_router, wallet_router, fund_router):
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(media_router)
     purchase_fast_path.install(app, API_PREFIX)  # the flash-sale purchase route, ahead of FastAPI's layers

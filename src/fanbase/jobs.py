@@ -17,6 +17,7 @@ from fanbase import idempotency
 from fanbase.context import Context
 from fanbase.flashsale import service as flashsale
 from fanbase.flashsale.redis_gate import reconcile_gates
+from fanbase.fund import service as fund
 from fanbase.orders import service as orders
 from fanbase.payments import service as payments
 from fanbase.sandbox import service as sandbox
@@ -36,6 +37,8 @@ JOBS: dict[str, Job] = {
     # after both: a lottery round opens with the units that are free by then
     "open_lottery_rounds": lambda s, ctx: flashsale.open_due_rounds(s, ctx.clock, ctx.flash_gate),
     "close_ended_flash_sales": lambda s, ctx: flashsale.close_ended_sales(s, ctx.clock),
+    # fund subscriptions confirmed and standard redemptions credited on their day
+    "settle_fund": lambda s, ctx: fund.settle_due(s, ctx.clock, ctx.settings.zone),
 }
 
 

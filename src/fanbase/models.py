@@ -5,14 +5,17 @@ from fanbase.cart import models as cart_models
 from fanbase.catalog import models as catalog_models
 from fanbase.db import Base
 from fanbase.flashsale import models as flashsale_models
+from fanbase.fund import models as fund_models
 from fanbase.idempotency import IdempotencyRecord
 from fanbase.inventory import models as inventory_models
 from fanbase.ledger import models as ledger_models
 from fanbase.orders import models as orders_models
 from fanbase.payments import models as payments_models
 from fanbase.sandbox import models as sandbox_models
+from fanbase.wallet import models as wallet_models
 
 metadata = Base.metadata
 
 __all__ = ["IdempotencyRecord", "accounts_models", "cart_models", "catalog_models", "flashsale_models",
-           "inventory_models", "ledger_models", "metadata", "orders_models", "payments_models", "sandbox_models"]
+           "fund_models", "inventory_models", "ledger_models", "metadata", "orders_models", "payments_models",
+           "sandbox_models", "wallet_models"]

@@ -199,8 +199,8 @@ class FlashSaleMachine(RuleBasedStateMachine):
         with self.db.uow() as s:
             order = s.scalar(select(Order).where(Order.status == PENDING_PAYMENT).limit(1))
             if order is not None:
-                orders.pay(s, self.clock, self.gateway, order_id=order.id, customer_id=order.customer_id,
-                           payment_method="gateway")
+                orders.pay(s, self.clock, self.gateway, orders.OrderPolicy(), order_id=order.id,
+                           customer_id=order.customer_id, payment_method="gateway")
 
     @rule(seconds=st.sampled_from([60, 301]))
     def time_passes_and_unpaid_orders_expire(self, seconds: int) -> None:

@@ -65,7 +65,7 @@ def test_a_written_order_is_an_ordinary_order_afterwards(db: Database, clock: Fi
         state = flash.ensure_loaded(s, gate, sale_id)
         (won,) = flash.write_wins(s, clock, orders.OrderPolicy(), [flash.Win(sale_id, fans[0], 1)], {sale_id: state})
     with db.uow() as s:
-        order = orders.pay(s, clock, SandboxGateway("secret", "http://test"), order_id=won.id,
+        order = orders.pay(s, clock, SandboxGateway("secret", "http://test"), orders.OrderPolicy(), order_id=won.id,
                            customer_id=fans[0], payment_method="gateway")
         assert order.number == won.number and [x.sku for x in order.lines] == ["BAND9"]
 

@@ -42,6 +42,7 @@ from fanbase.payments import service as payments
 from fanbase.payments.gateway import SandboxGateway
 from fanbase.payments.models import Payment
 from fanbase.payments.models import SandboxGatewayPayment as Bank
+from fanbase.wallet import service as wallet_service
 from tests.helpers import ADDRESS
 
 SKU, PRICE, QUANTITY, STOCK = "BAND9", 24900, 2, 100  # seed_catalogue: BAND9 at ¥249.00, 100 in `main`
@@ -68,6 +69,7 @@ class Shop:
                 ledger.post(s, self.clock, key=f"top-up:{customer_id}", kind="top_up", memo="",
                             postings=[(ledger.GATEWAY_CLEARING, wallet_fen), (wallet, -wallet_fen)],
                             owners={wallet.code: customer_id})
+                wallet_service.set_tier(s, self.clock, customer_id=customer_id, tier=2, actor_id=self.staff_id)
         return customer_id
 
     def checkout(self, customer_id: int, method: str = "gateway") -> int:
@@ -153,7 +155,8 @@ def life(shop, db, clock, gateway, policy) -> Shop:  # type: ignore[no-untyped-d
 # the service call that tries to move an order to each status (nothing moves an order back to pending)
 MOVES: dict[str, Callable[[Shop, Session, int, int], Any]] = {
     PAID: lambda shop, s, order_id, customer_id: orders.pay(
-        s, shop.clock, shop.gateway, order_id=order_id, customer_id=customer_id, payment_method="wallet"),
+        s, shop.clock, shop.gateway, shop.policy, order_id=order_id, customer_id=customer_id,
+        payment_method="wallet"),
     SHIPPED: lambda shop, s, order_id, _: orders.ship(s, shop.clock, order_id=order_id,
                                                       actor_id=shop.staff_id),
     DELIVERED: lambda shop, s, order_id, _: orders.deliver(s, shop.clock, order_id=order_id,
@@ -257,7 +260,7 @@ def test_paying_after_the_window_is_refused(life: Shop) -> None:
     life.clock.advance(life.policy.payment_window.total_seconds())
     before = life.snapshot(order_id)
     with pytest.raises(Conflict) as refused, life.db.uow() as s:
-        orders.pay(s, life.clock, life.gateway, order_id=order_id, customer_id=customer_id,
+        orders.pay(s, life.clock, life.gateway, life.policy, order_id=order_id, customer_id=customer_id,
                    payment_method="wallet")
     assert refused.value.code == "payment_expired"
     assert life.snapshot(order_id) == before

@@ -1,13 +1,16 @@
 """``fanbase ledger check``: the books recomputed from their postings, and every movement of money the
-other domains record matched with its ledger transaction (paid orders, gateway captures and refunds)."""
+other domains record matched with its ledger transaction (paid orders, gateway captures and refunds,
+withdrawals, fund subscriptions, confirmations, redemptions, payments and daily income)."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from fanbase.fund import service as fund
 from fanbase.ledger import service as ledger
 from fanbase.orders import service as orders
 from fanbase.payments import service as payments
+from fanbase.wallet import service as wallet
 
 
 def problems(session: Session) -> list[str]:
@@ -15,6 +18,7 @@ def problems(session: Session) -> list[str]:
     found = ledger.book_problems(session)
     found += [f"paid {reference} has no ledger transaction"
               for reference in ledger.references_without_transactions(session, orders.paid_order_references(session))]
-    found += [f"missing ledger transaction {key}"
-              for key in ledger.keys_without_transactions(session, payments.expected_ledger_keys(session))]
+    expected = (payments.expected_ledger_keys(session) + wallet.expected_ledger_keys(session)
+                + fund.expected_ledger_keys(session))
+    found += [f"missing ledger transaction {key}" for key in ledger.keys_without_transactions(session, expected)]
     return found

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import BigInteger, Subquery, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from fanbase.clock import Clock
@@ -49,8 +49,21 @@ def customer_wallet(customer_id: int) -> SystemAccount:
 
 
 def customer_fund(customer_id: int) -> SystemAccount:
+    """Confirmed money-market units (1 fen a unit-cent at NAV 1.00), owed to the customer."""
     return SystemAccount(f"fund:{customer_id}", f"Fund balance of customer {customer_id}", "customer_fund",
                          CREDIT, allow_negative=False)
+
+
+def customer_fund_pending(customer_id: int) -> SystemAccount:
+    """Subscriptions paid from the wallet and not yet confirmed (T+1)."""
+    return SystemAccount(f"fund_pending:{customer_id}", f"Fund subscriptions of customer {customer_id}",
+                         "customer_fund_pending", CREDIT, allow_negative=False)
+
+
+def customer_fund_redeeming(customer_id: int) -> SystemAccount:
+    """Standard redemptions on their way to the wallet (credited on the next trading day)."""
+    return SystemAccount(f"fund_redeeming:{customer_id}", f"Fund redemptions of customer {customer_id}",
+                         "customer_fund_redeeming", CREDIT, allow_negative=False)
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,23 @@ def _accounts(session: Session, specs: Sequence[SystemAccount], owners: dict[str
     return found
 
 
+def ensure_accounts(session: Session, specs: Sequence[SystemAccount], owner_id: int | None = None) -> dict[str, int]:
+    """The ids of these accounts, creating those never used before (e.g. a holder's fund account, which the
+    day's income is posted to in bulk)."""
+    owners = {} if owner_id is None else {spec.code: owner_id for spec in specs}
+    return {code: rule.id for code, rule in _accounts(session, specs, owners).items()}
+
+
+def find_transaction(session: Session, key: str) -> LedgerTransaction | None:
+    return session.scalar(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key))
+
+
+def _lock_order(move: tuple[SystemAccount, int]) -> tuple[bool, str]:
+    """The platform's accounts first, then the customers' by code. Every fund movement takes the fund pool
+    before any holder's account, as the day's income does (it credits every holder in one statement)."""
+    return (not move[0].code.startswith("system:"), move[0].code)
+
+
 def normal_balance(acc: LedgerAccount) -> int:
     """The balance as its owner reads it (positive on the account's normal side)."""
     return acc.balance if acc.normal == DEBIT else -acc.balance
@@ -95,14 +125,14 @@ def post(session: Session, clock: Clock, *, key: str, kind: str, memo: str,
         raise TypeError("amounts are int fen")
     if sum(amount for _, amount in postings) != 0:
         raise ValueError("unbalanced transaction")
-    existing = session.scalar(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key))
+    existing = find_transaction(session, key)
     if existing is not None:
         return existing
     txn = LedgerTransaction(idempotency_key=key, kind=kind, memo=memo[:200], reference=reference,
                             created_at=clock.now())
     session.add(txn)
     session.flush()
-    moves = sorted(((spec, amount) for spec, amount in postings if amount != 0), key=lambda p: p[0].code)
+    moves = sorted(((spec, amount) for spec, amount in postings if amount != 0), key=_lock_order)
     rules = _accounts(session, [spec for spec, _ in moves], owners or {})
     rows = []
     # lock accounts in a fixed order so that concurrent transactions cannot deadlock
@@ -113,6 +143,38 @@ def post(session: Session, clock: Clock, *, key: str, kind: str, memo: str,
     if rows:
         session.execute(insert(LedgerPosting), rows)
     return txn
+
+
+def post_many(session: Session, clock: Clock, *, key: str, kind: str, memo: str, reference: str,
+              lines: Subquery, counter: SystemAccount) -> int:
+    """One transaction with a posting for every row of ``lines`` (columns ``account_id``, ``amount``: e.g. a
+    day's income to a million fund holders) and one on ``counter`` that balances them, in a few set-based
+    statements instead of a loop. The lines' accounts must exist. Replaying ``key`` changes nothing. Returns
+    the lines' total; InsufficientFunds if an account that may not go negative would."""
+    if find_transaction(session, key) is not None:
+        return 0
+    total = int(session.scalar(select(func.coalesce(func.sum(lines.c.amount), 0))) or 0)
+    txn = LedgerTransaction(idempotency_key=key, kind=kind, memo=memo[:200], reference=reference,
+                            created_at=clock.now())
+    session.add(txn)
+    session.flush()
+    rule = _accounts(session, [counter], {})[counter.code]
+    session.execute(insert(LedgerPosting).values(transaction_id=txn.id, account_id=rule.id, amount=-total,
+                                                 balance_after=_apply(session, rule, -total)))
+    session.execute(insert(LedgerPosting).from_select(
+        ["transaction_id", "account_id", "amount", "balance_after"],
+        select(literal(txn.id, BigInteger), lines.c.account_id, lines.c.amount, LedgerAccount.balance + lines.c.amount)
+        .join(LedgerAccount, LedgerAccount.id == lines.c.account_id)))
+    session.execute(update(LedgerAccount).where(LedgerAccount.id == lines.c.account_id)
+                    .values(balance=LedgerAccount.balance + lines.c.amount))
+    crossed = session.scalar(select(func.count()).select_from(LedgerAccount)
+                             .join(lines, lines.c.account_id == LedgerAccount.id)
+                             .where(LedgerAccount.allow_negative.is_(False),
+                                    ((LedgerAccount.normal == DEBIT) & (LedgerAccount.balance < 0))
+                                    | ((LedgerAccount.normal == CREDIT) & (LedgerAccount.balance > 0))))
+    if crossed:
+        raise InsufficientFunds("The balance is not enough for this payment")
+    return total
 
 
 def _apply(session: Session, acc: _AccountRule, amount: int) -> int:

@@ -137,8 +137,8 @@ def get_order(order_id: OrderId, caller: CurrentCaller, ctx: Ctx) -> FastJSONRes
 async def pay_order(order_id: OrderId, body: PayIn, request: Request, caller: CurrentCaller, ctx: Ctx,
                     idempotency_key: IdempotencyKey = None) -> Response:
     def work(session: Session) -> tuple[int, Any]:
-        order = service.pay(session, ctx.clock, ctx.gateway, order_id=order_id, customer_id=caller.user_id,
-                            payment_method=body.payment_method)
+        order = service.pay(session, ctx.clock, ctx.gateway, ctx.order_policy, order_id=order_id,
+                            customer_id=caller.user_id, payment_method=body.payment_method)
         return 200, _one(ctx, session, order)
 
     return await idempotent_post(request, caller, idempotency_key, work)

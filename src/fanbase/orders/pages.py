@@ -122,8 +122,8 @@ async def pay(request: Request, order_id: OrderId) -> Response:
     ctx = ctx_of(request)
 
     def work(session: Session, customer: Principal, fields: dict[str, str]) -> str | None:
-        order = service.pay(session, ctx.clock, ctx.gateway, order_id=order_id, customer_id=customer.user_id,
-                            payment_method="gateway")
+        order = service.pay(session, ctx.clock, ctx.gateway, ctx.order_policy, order_id=order_id,
+                            customer_id=customer.user_id, payment_method="gateway")
         session.flush()
         payment = service.current_payment(session, order)
         return f"/sandbox-gateway/pay/{payment.id}" if payment else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from functools import partial
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, case, func, select, update
@@ -19,6 +20,7 @@ from fanbase.cart import service as cart_service
 from fanbase.clock import Clock
 from fanbase.db import affected, insert_rows, next_ids, set_loaded
 from fanbase.errors import Conflict, NotFound, ValidationFailed
+from fanbase.fund import service as fund
 from fanbase.inventory import service as inventory
 from fanbase.ledger import service as ledger
 from fanbase.orders.models import (
@@ -39,6 +41,7 @@ from fanbase.pagination import Page, PageRequest, make_page
 from fanbase.payments import service as payments
 from fanbase.payments.gateway import PaymentGateway
 from fanbase.payments.models import Payment
+from fanbase.wallet import service as wallet
 
 PURPOSE = "order"
 
@@ -89,7 +92,7 @@ def create_order(session: Session, clock: Clock, gateway: PaymentGateway, policy
     session.flush()
     order.number = order_number(now.astimezone(policy.zone).strftime("%Y%m%d"), order.id)
     _event(session, clock, order, "created", detail={"total_fen": total, "source": source})
-    start_payment(session, clock, gateway, order, payment_method, new_order=True)
+    start_payment(session, clock, gateway, order, payment_method, policy.zone, new_order=True)
     if allocate_stock:
         # Last on purpose: the stock rows of a popular SKU are what concurrent checkouts queue on, so
         # they are locked for as short a time as possible (just this and the commit). A refusal still
@@ -228,9 +231,9 @@ _ORDER_COLUMNS = PlacedOrder._fields[:14]
 
 
 def start_payment(session: Session, clock: Clock, gateway: PaymentGateway, order: Order, method: str,
-                  new_order: bool = False) -> None:
+                  zone: tzinfo, new_order: bool = False) -> None:
     """Gateway: open a payment the customer completes at the bank. Wallet or fund: pay now or raise
-    InsufficientFunds (the caller's transaction then rolls back)."""
+    InsufficientFunds / Conflict ``limit_exceeded`` (the caller's transaction then rolls back)."""
     if method not in PAYMENT_METHODS:
         raise ValidationFailed("Unknown payment method {method}", method=method)
     if method == "gateway":
@@ -241,25 +244,22 @@ def start_payment(session: Session, clock: Clock, gateway: PaymentGateway, order
     if not new_order:
         for pending in payments.pending_payments(session, PURPOSE, order.id):
             payments.cancel_payment(session, clock, gateway, pending)
-    customer = order.customer_id
-    source = ledger.customer_wallet(customer) if method == "wallet" else ledger.customer_fund(customer)
-    ledger.post(session, clock, key=f"order:{order.id}:pay:{method}", kind="order_payment",
-                memo=f"order {order.number}", reference=reference(order),
-                postings=[(source, order.total_fen), (ledger.SALES_REVENUE, -order.total_fen)],
-                owners={source.code: order.customer_id})
+    paid_from = wallet.pay if method == "wallet" else partial(fund.pay, order_id=order.id)
+    paid_from(session, clock, zone, customer_id=order.customer_id, amount_fen=order.total_fen,
+              key=f"order:{order.id}:pay:{method}", memo=f"order {order.number}", reference=reference(order))
     _transition(session, clock, order, PENDING_PAYMENT, PAID, "paid", detail={"method": method},
                 also={"payment_method": method, "paid_at": clock.now()})
 
 
-def pay(session: Session, clock: Clock, gateway: PaymentGateway, *, order_id: int, customer_id: int,
-        payment_method: str) -> Order:
+def pay(session: Session, clock: Clock, gateway: PaymentGateway, policy: OrderPolicy, *, order_id: int,
+        customer_id: int, payment_method: str) -> Order:
     order = get_order(session, order_id, customer_id=customer_id)
     if order.status != PENDING_PAYMENT:
         raise Conflict("The order is no longer waiting for payment")
     if order.payment_due_at <= clock.now():
         raise Conflict("The payment window of this order has closed", code="payment_expired")
     order.payment_method = payment_method
-    start_payment(session, clock, gateway, order, payment_method)
+    start_payment(session, clock, gateway, order, payment_method, policy.zone)
     return order
 
 

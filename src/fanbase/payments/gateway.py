@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fanbase.clock import Clock
-from fanbase.db import affected
+from fanbase.db import affected, insert_if_absent
 from fanbase.errors import Conflict, DomainError, NotFound
 from fanbase.payments.models import (
     DECLINED,
@@ -29,11 +29,15 @@ from fanbase.payments.models import (
     SUCCEEDED,
     SandboxGatewayEvent,
     SandboxGatewayPayment,
+    SandboxGatewayPayout,
 )
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 PAYMENT_SUCCEEDED = "payment.succeeded"
 PAYMENT_DECLINED = "payment.declined"
+
+
+MAX_PAYOUT_FEN = 5_000_000  # the sandbox bank's limit for one transfer to a card: 50,000 CNY
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,10 @@ class PaymentGateway(Protocol):
 
     def refund(self, session: Session, payment_id: str, amount_fen: int) -> None:
         """Refund synchronously or raise DomainError."""
+        ...
+
+    def payout(self, session: Session, clock: Clock, *, amount_fen: int, reference: str) -> str:
+        """Send money to the customer's bank card (a withdrawal); its id, or raise DomainError."""
         ...
 
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> GatewayEvent:
@@ -106,6 +114,17 @@ class SandboxGateway:
                                .values(refunded_fen=SandboxGatewayPayment.refunded_fen + amount_fen)))
         if not done:
             raise Conflict("The gateway refused the refund")
+
+    def payout(self, session: Session, clock: Clock, *, amount_fen: int, reference: str) -> str:
+        """The sandbox bank pays out at once (a real one may take a day; the money has left the wallet either
+        way) but, like a bank, refuses a reference it has already paid."""
+        if amount_fen <= 0 or amount_fen > MAX_PAYOUT_FEN:
+            raise Conflict("The bank refused the transfer")
+        payout_id = "po_" + secrets.token_hex(12)
+        if not insert_if_absent(session, SandboxGatewayPayout, id=payout_id, merchant_reference=reference,
+                                amount_fen=amount_fen, created_at=clock.now()):
+            raise Conflict("The bank refused the transfer")
+        return payout_id
 
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> GatewayEvent:
         given = headers.get(SIGNATURE_HEADER.lower(), "")

@@ -71,3 +71,14 @@ class SandboxGatewayEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SandboxGatewayPayout(Base):
+    """A transfer the sandbox bank made to a customer's card (a wallet withdrawal); one per reference."""
+
+    __tablename__ = "sandbox_gateway_payouts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_reference: Mapped[str] = mapped_column(String(80), unique=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -44,6 +44,7 @@ from fanbase.payments.gateway import BadSignature
 from fanbase.payments.pages import router as payments_pages
 from fanbase.sandbox.api import router as sandbox_router
 from fanbase.wallet.api import router as wallet_router
+from fanbase.wallet.pages import router as wallet_pages
 from fanbase.web import ERROR_RESPONSES, Problem, domain_error_response, problem_response
 
 log = logging.getLogger("fanbase")
@@ -152,7 +153,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
     app.add_middleware(LocaleAndLimits)
 
     install_pages(app, [accounts_pages, catalog_pages, cart_pages, orders_pages, payments_pages, flashsale_pages,
-                        console_pages])
+                        wallet_pages, console_pages])
     return app
 
 

@@ -224,5 +224,25 @@ def bench_flash_sale(
         raise typer.Exit(1) from error
 
 
+@bench_app.command("fund")
+def bench_fund(
+        holders: Annotated[int, typer.Option(min=1, help="Fund holders given one day's income")] = 1_000_000,
+        payments: Annotated[int, typer.Option(min=0, help="Wallet payments (0: none)")] = 20_000,
+        writers: Annotated[int, typer.Option(min=1, help="Threads making the wallet payments")] = 8,
+        seed: Annotated[int, typer.Option(help="Seed of the units, amounts and payment order")] = 1,
+        json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False) -> None:
+    """One day's money-market income distributed to N holders (set-based SQL) and wallet payments from
+    concurrent writers, each against a naive baseline measured in the same run on the same database
+    (FANBASE_DATABASE_URL, which must hold no fund holders yet, else SQLite in a temporary directory)."""
+    from fanbase.bench.api import BenchError
+    from fanbase.bench.fund import run_fund_bench
+
+    try:
+        run_fund_bench(holders=holders, payments=payments, writers=writers, seed=seed, json_output=json_output,
+                       database_url=os.environ.get("FANBASE_DATABASE_URL"))
+    except BenchError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+
 def main() -> None:
     app()

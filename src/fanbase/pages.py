@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -30,12 +31,12 @@ from starlette.staticfiles import StaticFiles
 
 from fanbase.accounts.service import Principal, verify_token
 from fanbase.context import Context
-from fanbase.errors import DomainError, Forbidden, Unauthorized
+from fanbase.errors import DomainError, Forbidden, Unauthorized, ValidationFailed
 from fanbase.i18n import DEFAULT_LOCALE, LOCALES, N_, current_locale, gettext
-from fanbase.money import format_fen
+from fanbase.money import format_fen, yuan_to_fen
 
 PACKAGE = Path(__file__).parent
-PAGE_DOMAINS = ("accounts", "catalog", "cart", "orders", "payments", "flashsale", "console")
+PAGE_DOMAINS = ("accounts", "catalog", "cart", "orders", "payments", "flashsale", "wallet", "console")
 SESSION_COOKIE = "fb_session"
 VISITOR_COOKIE = "fb_visitor"
 LANG_COOKIE = "fb_lang"
@@ -123,6 +124,18 @@ async def form(request: Request) -> dict[str, str]:
     if not hmac.compare_digest(fields.pop("csrf", "").encode(), expected.encode()):
         raise CsrfRefused(N_("This form has expired; please go back, reload the page and try again"))
     return {k: v.replace("\x00", "") for k, v in fields.items()}
+
+
+def yuan_field(fields: dict[str, str], name: str, label: str | None = None) -> int:
+    """An amount typed in yuan (``1999``, ``1,999.00``), exactly, as fen; ``label`` names the field in the
+    refusal (else its form name)."""
+    raw = fields.get(name, "").strip().replace(",", "")
+    try:
+        if len(raw) > 14 or Decimal(raw) < 0:
+            raise ValueError(raw)
+        return yuan_to_fen(raw)
+    except (ValueError, InvalidOperation):
+        raise ValidationFailed(N_("Enter {field} in yuan, e.g. 1999.00"), field=label or name) from None
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -256,13 +269,13 @@ def message(error: DomainError) -> str:
 Work = Callable[[Session, Principal, dict[str, str]], "str | None"]
 
 
-async def write(request: Request, back: str, notice: str | None, work: Work, *,
+async def write(request: Request, back: str, notice: str | Callable[[], str | None] | None, work: Work, *,
                 who: Callable[[Request], Principal] | None = None,
                 after: Callable[[], None] | None = None) -> Response:
     """A form that changes something: its token checked (``form``), the person it needs (``who``, a signed-in
     person by default), ``work`` in one transaction off the event loop, ``after`` once it is committed;
-    then where ``work`` answers (else ``back``) with ``notice``, or back to ``back`` with the refusal's
-    message."""
+    then where ``work`` answers (else ``back``) with ``notice`` (a callable is asked after the commit, so
+    the text may say what ``work`` did), or back to ``back`` with the refusal's message."""
     fields = await form(request)
     person = (who or signed_in)(request)
     ctx = ctx_of(request)
@@ -277,7 +290,7 @@ async def write(request: Request, back: str, notice: str | None, work: Work, *,
         return redirect(request, back, error=message(exc))
     if after is not None:
         after()
-    return redirect(request, target or back, notice=notice)
+    return redirect(request, target or back, notice=notice() if callable(notice) else notice)
 
 
 def sign_in(request: Request, response: Response, token: str) -> Response:

@@ -10,6 +10,7 @@ from tests.helpers import auth, place_order
 
 def test_every_staff_write_is_audited(client, db, shop, fan, admin):  # type: ignore[no-untyped-def]
     order = place_order(client, fan)
+    fan_id = client.get("/api/v1/me", headers=auth(fan)).json()["id"]
     client.post(f"/api/v1/sandbox-gateway/payments/{order['payment']['id']}/approve")
     product = {"slug": "redmi-note-14", "name": "红米 Note 14", "brand": "redmi", "category": "phones",
                "description": "", "variants": [{"sku": "RN14-128", "name": "8+128GB", "price_fen": 119900,
@@ -25,6 +26,10 @@ def test_every_staff_write_is_audited(client, db, shop, fan, admin):  # type: ig
                                               "reservations_open_at": "2027-01-01T10:00:00+08:00",
                                               "starts_at": "2027-01-02T10:00:00+08:00",
                                               "ends_at": "2027-01-02T12:00:00+08:00"}, "flash_sale.create"),
+        ("PUT", f"/api/v1/admin/customers/{fan_id}/wallet-tier", {"tier": 2}, "wallet.tier"),
+        ("PUT", "/api/v1/admin/fund/calendar/2026-12-01", {"trading": False, "note": "假日"}, "fund.calendar"),
+        ("POST", "/api/v1/admin/fund/daily-income", {"date": "2026-11-24", "income_per_10k": "0.6012"},
+         "fund.daily_income"),
     ]
     for method, path, body, action in writes:
         reply = client.request(method, path, json=body, headers=auth(admin))
@@ -46,4 +51,6 @@ def test_admin_write_routes_are_all_covered(app) -> None:  # type: ignore[no-unt
                       ("POST", "/api/v1/admin/orders/{order_id}/ship"),
                       ("POST", "/api/v1/admin/orders/{order_id}/deliver"),
                       ("POST", "/api/v1/admin/orders/{order_id}/refund"), ("POST", "/api/v1/admin/clock/advance"),
-                      ("POST", "/api/v1/admin/flash-sales"), ("POST", "/api/v1/admin/flash-sales/{sale_id}/end")}
+                      ("POST", "/api/v1/admin/flash-sales"), ("POST", "/api/v1/admin/flash-sales/{sale_id}/end"),
+                      ("PUT", "/api/v1/admin/customers/{customer_id}/wallet-tier"),
+                      ("PUT", "/api/v1/admin/fund/calendar/{day}"), ("POST", "/api/v1/admin/fund/daily-income")}

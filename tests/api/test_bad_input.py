@@ -49,6 +49,7 @@ PUBLIC_ROUTES = {
     ("GET", "/api/v1/sandbox-gateway/payments/{payment_id}"),
     ("POST", "/api/v1/sandbox-gateway/payments/{payment_id}/approve"),
     ("POST", "/api/v1/sandbox-gateway/payments/{payment_id}/decline"),
+    ("GET", "/api/v1/fund/yields"),
 }
 REGISTER = {"email": "new@example.com", "password": "password-1", "name": "粉丝"}
 VARIANT = {"sku": "TVS-65", "name": "65 英寸", "price_fen": 399900, "cost_fen": 300000}
@@ -326,6 +327,52 @@ CASES = [
     case("advance-anonymous", "POST", "/admin/clock/advance", 401, "unauthorized", who=None,
          json={"seconds": 60}),
     case("clock-as-customer", "GET", "/admin/clock", 403, "forbidden"),
+    # --- wallet and fund ------------------------------------------------------------------------------
+    invalid("top-up-zero", "POST", "/wallet/top-ups", json={"amount_fen": 0}),
+    invalid("top-up-negative", "POST", "/wallet/top-ups", json={"amount_fen": -100}),
+    invalid("top-up-string", "POST", "/wallet/top-ups", json={"amount_fen": "100"}),
+    invalid("top-up-float", "POST", "/wallet/top-ups", json={"amount_fen": 1.5}),
+    invalid("top-up-bool", "POST", "/wallet/top-ups", json={"amount_fen": True}),
+    invalid("top-up-missing", "POST", "/wallet/top-ups", json={}),
+    invalid("top-up-over-the-limit", "POST", "/wallet/top-ups", json={"amount_fen": 5_000_001}),
+    invalid("withdraw-zero", "POST", "/wallet/withdrawals", json={"amount_fen": 0}),
+    case("withdraw-without-money", "POST", "/wallet/withdrawals", 409, "insufficient_funds",
+         json={"amount_fen": 100}),
+    invalid("statement-bad-cursor", "GET", "/wallet/transactions", params={"cursor": "!!"}),
+    invalid("statement-zero-limit", "GET", "/wallet/transactions", params={"limit": 0}),
+    case("subscribe-below-tier-3", "POST", "/fund/subscriptions", 403, "forbidden", json={"amount_fen": 100}),
+    invalid("subscribe-zero", "POST", "/fund/subscriptions", json={"amount_fen": 0}),
+    invalid("subscribe-string", "POST", "/fund/subscriptions", json={"amount_fen": "1"}),
+    invalid("redeem-unknown-mode", "POST", "/fund/redemptions", json={"amount_fen": 100, "mode": "fast"}),
+    invalid("redeem-missing-mode", "POST", "/fund/redemptions", json={"amount_fen": 100}),
+    invalid("redeem-too-much", "POST", "/fund/redemptions", json={"amount_fen": 10**11, "mode": "instant"}),
+    case("redeem-instant-without-units", "POST", "/fund/redemptions", 409, "insufficient_funds",
+         json={"amount_fen": 100, "mode": "instant"}),
+    case("redeem-standard-without-units", "POST", "/fund/redemptions", 409, "insufficient_funds",
+         json={"amount_fen": 100, "mode": "standard"}),
+    invalid("yields-zero-days", "GET", "/fund/yields", params={"days": 0}),
+    invalid_as_staff("income-bad-date", "POST", "/admin/fund/daily-income",
+                     json={"date": "2026-13-01", "income_per_10k": "0.6"}),
+    invalid_as_staff("income-date-format", "POST", "/admin/fund/daily-income",
+                     json={"date": "2026-11-2", "income_per_10k": "0.6"}),
+    invalid_as_staff("income-future-date", "POST", "/admin/fund/daily-income",
+                     json={"date": "2030-01-01", "income_per_10k": "0.6"}),
+    *(invalid_as_staff(f"income-rate-{name}", "POST", "/admin/fund/daily-income",
+                       json={"date": "2026-11-20", "income_per_10k": rate})
+      for name, rate in (("text", "abc"), ("five-decimals", "0.12345"), ("negative", "-1"), ("nan", "NaN"),
+                         ("infinite", "Infinity"), ("huge", "100"), ("exponent", "1e-2"), ("empty", ""))),
+    invalid_as_staff("income-rate-number", "POST", "/admin/fund/daily-income",
+                     json={"date": "2026-11-20", "income_per_10k": 0.6}),
+    invalid_as_staff("tier-four", "PUT", "/admin/customers/1/wallet-tier", json={"tier": 4}),
+    invalid_as_staff("tier-string", "PUT", "/admin/customers/1/wallet-tier", json={"tier": "3"}),
+    case("tier-unknown-customer", "PUT", "/admin/customers/999999/wallet-tier", 404, "not_found",
+         who="admin", json={"tier": 2}),
+    invalid_as_staff("tier-bad-id", "PUT", "/admin/customers/0/wallet-tier", json={"tier": 2}),
+    invalid_as_staff("calendar-bad-day", "PUT", "/admin/fund/calendar/2026-02-30", json={"trading": False}),
+    invalid_as_staff("calendar-not-a-day", "PUT", "/admin/fund/calendar/tomorrow", json={"trading": False}),
+    invalid_as_staff("calendar-string-flag", "PUT", "/admin/fund/calendar/2026-12-01", json={"trading": "no"}),
+    invalid_as_staff("calendar-long-note", "PUT", "/admin/fund/calendar/2026-12-01",
+                     json={"trading": False, "note": "x" * 101}),
     # --- anything ---------------------------------------------------------------------------------
     case("body-too-large", "PUT", "/cart/items/XM15-512", 413, "payload_too_large",
          content=b'{"quantity": 1, "pad": "' + b"x" * 1_100_000 + b'"}', headers=JSON),
@@ -464,7 +511,7 @@ def _operations(world: World) -> list[tuple[str, str]]:
 def _concrete(path: str, world: World) -> str:
     return (path.replace("{order_id}", str(world.own_order)).replace("{sku}", "BAND9")
             .replace("{slug}", "xiaomi-15").replace("{payment_id}", "pay_nope")
-            .replace("{sale_id}", "1"))
+            .replace("{sale_id}", "1").replace("{customer_id}", str(world.fan_id)).replace("{day}", "2026-12-01"))
 
 
 def test_every_private_route_needs_a_token(world: World, db: Database) -> None:

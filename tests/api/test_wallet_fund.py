@@ -64,6 +64,10 @@ def test_a_holder_tops_up_subscribes_earns_and_redeems(client: TestClient, ctx: 
     wednesday.set(datetime.fromisoformat("2026-11-26T00:00:30+08:00"))  # Thursday: confirmed
     run_due_jobs(ctx)
     assert wallet(client, token)["fund"]["balance_fen"] == 2_000_000
+    early = client.post("/api/v1/admin/fund/daily-income", json={"date": "2026-11-26", "income_per_10k": "0.6012"},
+                        headers=auth(admin))
+    assert early.status_code == 422  # Thursday is not over yet
+    wednesday.set(datetime.fromisoformat("2026-11-27T09:00:00+08:00"))
     # Thursday's income: 20,000 units x 0.6012 / 10,000 = 1.2024 CNY -> 120 fen
     entered = client.post("/api/v1/admin/fund/daily-income", json={"date": "2026-11-26", "income_per_10k": "0.6012"},
                           headers=auth(admin))
@@ -73,7 +77,6 @@ def test_a_holder_tops_up_subscribes_earns_and_redeems(client: TestClient, ctx: 
     again = client.post("/api/v1/admin/fund/daily-income", json={"date": "2026-11-26", "income_per_10k": "0.6012"},
                         headers=auth(admin))
     assert again.json() == entered.json()
-    wednesday.set(datetime.fromisoformat("2026-11-27T09:00:00+08:00"))
     fund = wallet(client, token)["fund"]
     assert (fund["balance_fen"], fund["yesterday_income_fen"], fund["total_income_fen"]) == (2_000_120, 120, 120)
 
@@ -146,3 +149,57 @@ def test_withdrawals_leave_through_the_bank_and_count_toward_the_tier(client: Te
     assert client.post("/api/v1/wallet/withdrawals", json={"amount_fen": 40_000},
                        headers=auth(token)).status_code == 201
     assert wallet(client, token)["balance_fen"] == 50_000
+
+
+def test_the_operator_calendar_and_the_seven_day_yield(client: TestClient, ctx: Context, wednesday: FixedClock,
+                                                       admin: str) -> None:
+    customer_id, token = customer_token(ctx.db, ctx.secret_key, wednesday)
+    set_tier(client, admin, customer_id, 3)
+    top_up(client, token, 2_000_000)
+    closed = client.put("/api/v1/admin/fund/calendar/2026-11-26", json={"trading": False, "note": "假日"},
+                        headers=auth(admin))
+    assert closed.status_code == 200 and closed.json() == {"date": "2026-11-26", "trading": False, "note": "假日"}
+    listed = client.get("/api/v1/admin/fund/calendar", params={"from": "2026-11-01"}, headers=auth(admin))
+    assert listed.json() == [closed.json()]
+    sub = client.post("/api/v1/fund/subscriptions", json={"amount_fen": 1_000_000}, headers=auth(token))
+    assert sub.json()["confirms_on"] == "2026-11-27"  # Thursday is a holiday now: Friday
+    rates = ["0.6012", "0.5987", "0.6100", "0.6050", "0.5900", "0.6000", "0.6020"]
+    wednesday.set(datetime.fromisoformat("2026-12-05T09:00:00+08:00"))
+    run_due_jobs(ctx)
+    for offset, rate in enumerate(rates):
+        day = f"2026-11-{27 + offset}" if offset < 4 else f"2026-12-0{offset - 3}"
+        reply = client.post("/api/v1/admin/fund/daily-income", json={"date": day, "income_per_10k": rate},
+                            headers=auth(admin))
+        assert reply.status_code == 200, reply.text
+    history = client.get("/api/v1/fund/yields").json()
+    assert history == [{"date": "2026-12-03", "seven_day_yield": "2.218"}]  # ((prod(1 + r/10^4))^(365/7) - 1) %
+    assert wallet(client, token)["fund"]["seven_day_yield"] == "2.218"
+    changed = client.post("/api/v1/admin/fund/daily-income", json={"date": "2026-11-27", "income_per_10k": "0.7"},
+                          headers=auth(admin))
+    assert changed.status_code == 409 and changed.json()["code"] == "conflict"
+    totals = client.get("/api/v1/admin/fund", headers=auth(admin)).json()
+    assert totals["holders"] == 1 and totals["pending_fen"] == 0
+    assert totals["pool_fen"] == totals["confirmed_fen"] > 1_000_000
+    assert [entry["date"] for entry in totals["recent_incomes"]][:2] == ["2026-12-03", "2026-12-02"]
+
+
+def test_money_moving_posts_are_idempotent_and_a_declined_top_up_credits_nothing(
+        client: TestClient, ctx: Context, wednesday: FixedClock, admin: str) -> None:
+    customer_id, token = customer_token(ctx.db, ctx.secret_key, wednesday)
+    set_tier(client, admin, customer_id, 3)
+    declined = client.post("/api/v1/wallet/top-ups", json={"amount_fen": 10_000}, headers=auth(token))
+    client.post(f"/api/v1/sandbox-gateway/payments/{declined.json()['payment']['id']}/decline")
+    assert wallet(client, token)["balance_fen"] == 0
+    top_up(client, token, 500_000)
+    for path, body in (("/api/v1/fund/subscriptions", {"amount_fen": 100_000}),
+                       ("/api/v1/wallet/withdrawals", {"amount_fen": 50_000})):
+        headers = auth(token) | {"Idempotency-Key": f"once-{path}"}
+        first, second = (client.post(path, json=body, headers=headers) for _ in range(2))
+        assert first.status_code == second.status_code == 201 and first.json() == second.json()
+        assert second.headers["Idempotent-Replayed"] == "true"
+    assert wallet(client, token)["balance_fen"] == 500_000 - 100_000 - 50_000
+    statement = client.get("/api/v1/wallet/transactions", params={"limit": 2}, headers=auth(token)).json()
+    assert [line["kind"] for line in statement["items"]] == ["withdrawal", "fund_subscription"]
+    rest = client.get("/api/v1/wallet/transactions", params={"cursor": statement["next_cursor"]},
+                      headers=auth(token)).json()
+    assert [line["kind"] for line in rest["items"]] == ["top_up"] and rest["next_cursor"] is None

@@ -8,9 +8,11 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
+from fanbase.accounts import service as accounts
 from fanbase.clock import FixedClock
 from fanbase.context import Context
 from fanbase.db import Database
+from fanbase.wallet import service as wallet
 from tests.pages.test_console import sign_in_as
 from tests.pages.test_pages import ADDRESS, post_form, register
 
@@ -90,7 +92,7 @@ def test_storefront_pages(client: TestClient) -> None:
         problems += audit(client, url)
     register(client)
     post_form(client, "/products/xiaomi-15", "/cart/items", {"sku": "XM15-256", "quantity": "1"})
-    for url in ("/cart", "/checkout", "/orders"):
+    for url in ("/cart", "/checkout", "/orders", "/wallet", "/wallet/transactions"):
         problems += audit(client, url)
     placed = post_form(client, "/checkout", "/checkout", {**ADDRESS, "payment_method": "gateway"})
     if placed.status_code == 303:
@@ -103,6 +105,19 @@ def test_console_pages(client: TestClient, ctx: Context, db: Database, clock: Fi
     sign_in_as(client, ctx, db, clock, "operator")
     problems = []
     for url in ("/console", "/console/products", "/console/products/xiaomi-15", "/console/orders",
-                "/console/flash-sales", "/console/audit"):
+                "/console/flash-sales", "/console/fund", "/console/audit"):
         problems += audit(client, url)
     assert problems == []
+
+
+@pytest.mark.usefixtures("shop")
+def test_wallet_pages_of_a_fund_holder(client: TestClient, ctx: Context, db: Database, clock: FixedClock) -> None:
+    """Tier III: the subscribe and redeem forms (radio buttons) are on the page too."""
+    customer = sign_in_as(client, ctx, db, clock, None)
+    with db.uow() as s:
+        staff = accounts.create_staff(s, clock, email="kyc@example.com", password="password-1", name="审核",
+                                      role="operator")
+        wallet.set_tier(s, clock, customer_id=customer, tier=3, actor_id=staff.id)
+    page = client.get("/wallet").text
+    assert 'action="/wallet/subscribe"' in page and 'action="/wallet/redeem"' in page
+    assert audit(client, "/wallet") + audit(client, "/wallet/transactions") == []

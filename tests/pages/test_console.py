@@ -23,7 +23,7 @@ from tests.helpers import customer_token, staff_token
 from tests.pages.test_pages import ADDRESS, csrf_of, post_form
 
 CONSOLE_PAGES = ("/console", "/console/products", "/console/products/xiaomi-15", "/console/orders",
-                 "/console/flash-sales", "/console/audit")
+                 "/console/flash-sales", "/console/fund", "/console/audit")
 NEW_PRODUCT = {"slug": "mi-fan", "name": "米家风扇", "brand": "xiaomi", "category": "smart-home",
                "description": "安静", "sku": "FAN-1", "variant_name": "白色", "price": "299.00", "cost": "180"}
 

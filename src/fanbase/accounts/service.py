@@ -88,6 +88,11 @@ def authenticate(session: Session, *, email: str, password: str) -> User:
     return user
 
 
+def user_id_by_email(session: Session, email: str) -> int | None:
+    found = session.scalar(select(User.id).where(User.email == normalise_email(email)))
+    return None if found is None else int(found)
+
+
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:

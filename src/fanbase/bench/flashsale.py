@@ -28,7 +28,6 @@ never answered (``unanswered``).
 
 from __future__ import annotations
 
-import gc
 import itertools
 import json
 import random
@@ -42,9 +41,8 @@ import time
 import uuid
 from array import array
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -66,6 +64,9 @@ from fanbase.bench.api import (
     emit,
     machine_info,
 )
+from fanbase.bench.bulk import CHUNK, bench_database, insert_users
+from fanbase.bench.bulk import progress_bar as _progress
+from fanbase.bench.bulk import setup_frozen as _setup_frozen
 from fanbase.bench.loadgen import FLASH_SALE_ROUTE, percentile
 
 if TYPE_CHECKING:
@@ -83,8 +84,6 @@ DEFAULT_SIZES = {"engine": (10_000, 100_000), "http": (2_000, 20_000)}
 RETRY_FRACTION = 0.10
 PRICE_FEN = 399_900
 PER_CUSTOMER_LIMIT = 1
-DUMMY_PASSWORD_HASH = "!bench: no password opens this account"  # not an argon2 hash: sign-in always fails
-CHUNK = 50_000
 API = "/api/v1"
 STAFF_PASSWORD = "bench-password-1"
 TOKEN_TTL_SECONDS = 24 * 3600
@@ -113,13 +112,6 @@ class Prepared:
     customer_ids: list[int]
 
 
-def _progress(console: Console) -> Progress:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("[dim]bench:[/dim] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
-
-
 def create_catalogue(db: Database, clock: Clock, tag: str, units: int) -> tuple[str, str, int]:
     """A product with two SKUs in its own warehouse: one for the sale, one for the baseline's stock
     row (``units`` on hand each). Names carry ``tag`` so that a reused PostgreSQL database is fine."""
@@ -142,31 +134,6 @@ def create_catalogue(db: Database, clock: Clock, tag: str, units: int) -> tuple[
             inventory.set_on_hand(s, clock, sku=sku, location_code=slug, on_hand=units)
         level_id = int(s.scalar(select(StockLevel.id).where(StockLevel.sku == baseline_sku)) or 0)
     return sale_sku, baseline_sku, level_id
-
-
-def insert_users(db: Database, clock: Clock, tag: str, count: int, progress: Progress | None, *,
-                 kind: str = "customer", role: str | None = None) -> list[int]:
-    """``count`` accounts by multi-row Core ``INSERT`` in chunks, with a dummy password hash; their ids."""
-    from sqlalchemy import Table
-
-    from fanbase.accounts.models import User
-    from fanbase.db import insert_rows, next_ids
-
-    table: Table = User.__table__  # type: ignore[assignment]
-    now = clock.now()
-    task = progress.add_task(f"{count:,} {kind} accounts", total=count) if progress else None
-    ids: list[int] = []
-    for start in range(0, count, CHUNK):
-        n = min(CHUNK, count - start)
-        with db.uow() as s:
-            chunk = next_ids(s, table, n)
-            insert_rows(s, table, ("id", "email", "name", "password_hash", "kind", "role", "created_at"), [
-                (user_id, f"{kind}-{tag}-{start + k}@bench.fanbase.test", f"Fan {start + k}", DUMMY_PASSWORD_HASH,
-                 kind, role, now) for k, user_id in enumerate(chunk)])
-        ids.extend(chunk)
-        if progress is not None and task is not None:
-            progress.advance(task, n)
-    return ids
 
 
 def insert_reservations(db: Database, clock: Clock, sale_id: int, customer_ids: Sequence[int],
@@ -728,30 +695,13 @@ def _sleep_until(clock: Clock, when: datetime) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _engine_database(database_url: str | None) -> Iterator[Database]:
-    from fanbase.db import Database
-    from fanbase.migrations import upgrade
-
-    tmp = None if database_url else Path(tempfile.mkdtemp(prefix="fanbase-bench-flash-"))
-    url = database_url or f"sqlite:///{(tmp / 'fanbase.sqlite3').resolve()}"  # type: ignore[operator]
-    upgrade(url)
-    db = Database(url)
-    try:
-        yield db
-    finally:
-        db.dispose()
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
 def run_engine_mode(units: int, customers: int, *, threads: int, in_flight: int, seed: int,
                     database_url: str | None, baseline_threads: int, baseline_seconds: float,
                     console: Console, redis_url: str | None = None) -> dict[str, Any]:
     from fanbase.clock import SystemClock
 
     clock = SystemClock()
-    with _engine_database(database_url) as db:
+    with bench_database(database_url, "fanbase-bench-flash-") as db:
         with _progress(console) as progress:
             prepared = prepare_engine_sale(db, clock, units, customers, progress)
         attempts = attempt_order(prepared.customer_ids, seed)
@@ -768,19 +718,6 @@ def run_engine_mode(units: int, customers: int, *, threads: int, in_flight: int,
             result["baseline"] = run_baseline(db, clock, prepared, attempts, threads=baseline_threads,
                                               max_seconds=baseline_seconds)
     return result
-
-
-@contextmanager
-def _setup_frozen() -> Iterator[None]:
-    """Keep the benchmark's own millions of set-up objects (attempt lists, ids) out of the garbage
-    collector's way during a measured run (``gc.freeze``, as servers do after start-up), so that the run
-    pays for the collections its own allocations cause, not for scanning the harness."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _finish(mode: str, result: dict[str, Any], units: int, customers: int, database_url: str | None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The operator console: dashboard, products and variants, stock, orders, flash sales, audit log.
+"""The operator console: dashboard, products and variants, stock, orders, flash sales, the money-market fund
+(totals, daily income, trading calendar, wallet tiers), audit log.
 
 Staff only: a signed-in customer gets a 403 page; reading needs any staff role, every write the
 ``operator`` role (admin may do everything), as the JSON admin routes require. Writes call the same
@@ -7,8 +8,8 @@ service functions as those routes, which write the audit log with the acting sta
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -19,21 +20,25 @@ from fanbase.accounts import service as accounts
 from fanbase.accounts.service import Principal
 from fanbase.broadcast import CATALOG_CHANGED, FLASH_SALE_CHANGED
 from fanbase.catalog import service as catalog
-from fanbase.console.charts import bar_chart, line_chart
+from fanbase.charts import bar_chart, line_chart
 from fanbase.context import Context
-from fanbase.errors import Forbidden, ValidationFailed
+from fanbase.errors import Forbidden, NotFound, ValidationFailed
 from fanbase.flashsale import service as flashsale
 from fanbase.flashsale.models import FIRST_COME, LOTTERY, FlashSale
 from fanbase.flashsale.showcase import list_sales, next_launch, orders_since, sold_curve
+from fanbase.fund import calendar, income
+from fanbase.fund import service as fund
 from fanbase.i18n import N_
 from fanbase.i18n import gettext as _
 from fanbase.inventory import service as inventory
-from fanbase.money import yuan_to_fen
+from fanbase.money import format_fen
 from fanbase.orders import service as orders
 from fanbase.orders.models import DELIVERED, PAID, SHIPPED
 from fanbase.orders.pages import EVENT_LABELS, METHOD_LABELS, STATUS_LABELS
-from fanbase.pages import Work, ctx_of, render, signed_in, write
+from fanbase.pages import Work, ctx_of, render, signed_in, write, yuan_field
 from fanbase.pagination import page_request
+from fanbase.wallet import service as wallet
+from fanbase.wallet.pages import TIER_NAMES, tier_rules, yield_chart
 
 router = APIRouter()
 OrderId = Annotated[int, Path(ge=1, le=2**62)]
@@ -63,7 +68,8 @@ def _page(request: Request, template: str, title: str, section: str, **values: A
                   can_write=who.role in ("admin", WRITER), **values)
 
 
-async def _write(request: Request, back: str, notice: str, work: Work, changed: str | None = None) -> Response:
+async def _write(request: Request, back: str, notice: str | Callable[[], str | None], work: Work,
+                 changed: str | None = None) -> Response:
     """A console form: ``pages.write`` for an operator; ``changed`` drops cached product pages after it."""
     ctx = ctx_of(request)
     publish = None if changed is None else (lambda: ctx.broadcast.publish(CATALOG_CHANGED, changed))
@@ -83,17 +89,6 @@ def _whole(fields: dict[str, str], name: str, low: int, high: int) -> int:
         raise ValidationFailed(N_("{field} must be a whole number from {low} to {high}"), field=name, low=low,
                                high=high)
     return int(raw)
-
-
-def _fen(fields: dict[str, str], name: str) -> int:
-    """A price typed in yuan (``1999`` or ``1999.00``), exactly, as fen."""
-    raw = fields.get(name, "").strip().replace(",", "")
-    try:
-        if len(raw) > 14 or Decimal(raw) < 0:
-            raise ValueError(raw)
-        return yuan_to_fen(raw)
-    except (ValueError, InvalidOperation):
-        raise ValidationFailed(N_("Enter {field} in yuan, e.g. 1999.00"), field=name) from None
 
 
 def _local(ctx: Context, fields: dict[str, str], name: str) -> datetime:
@@ -160,7 +155,7 @@ async def create_product(request: Request) -> Response:
             session, ctx_of(request).clock, slug=slug, name=_text(fields, "name"), brand=_text(fields, "brand", 64),
             category=_text(fields, "category", 64), description=_text(fields, "description", 4000),
             variants=[catalog.NewVariant(sku=_text(fields, "sku", 64), name=_text(fields, "variant_name"),
-                                         price_fen=_fen(fields, "price"), cost_fen=_fen(fields, "cost"))],
+                                         price_fen=yuan_field(fields, "price"), cost_fen=yuan_field(fields, "cost"))],
             actor_id=who.user_id)
         return f"/console/products/{slug}"
 
@@ -192,7 +187,8 @@ async def add_variant(request: Request, slug: Slug) -> Response:
     def work(session: Session, who: Principal, fields: dict[str, str]) -> None:
         catalog.add_variant(session, ctx_of(request).clock, slug=slug, actor_id=who.user_id,
                             variant=catalog.NewVariant(sku=_text(fields, "sku", 64), name=_text(fields, "name"),
-                                                       price_fen=_fen(fields, "price"), cost_fen=_fen(fields, "cost")))
+                                                       price_fen=yuan_field(fields, "price"),
+                                                       cost_fen=yuan_field(fields, "cost")))
 
     return await _write(request, f"/console/products/{slug}", _("The variant is added"), work, changed=slug)
 
@@ -201,7 +197,7 @@ async def add_variant(request: Request, slug: Slug) -> Response:
 async def update_variant(request: Request, sku: Sku) -> Response:
     def work(session: Session, who: Principal, fields: dict[str, str]) -> str:
         variant = catalog.update_variant(session, ctx_of(request).clock, sku=sku, name=_text(fields, "name"),
-                                         price_fen=_fen(fields, "price"), cost_fen=_fen(fields, "cost"),
+                                         price_fen=yuan_field(fields, "price"), cost_fen=yuan_field(fields, "cost"),
                                          actor_id=who.user_id)
         return f"/console/products/{variant.product.slug}"
 
@@ -300,7 +296,7 @@ async def create_sale(request: Request) -> Response:
             raise ValidationFailed("mode is first_come or lottery")
         spec = flashsale.SaleSpec(
             sku=_text(fields, "sku", 64), units=_whole(fields, "units", 1, flashsale.MAX_UNITS),
-            price_fen=_fen(fields, "price"), reservations_open_at=_local(ctx, fields, "reservations_open_at"),
+            price_fen=yuan_field(fields, "price"), reservations_open_at=_local(ctx, fields, "reservations_open_at"),
             starts_at=_local(ctx, fields, "starts_at"), ends_at=_local(ctx, fields, "ends_at"),
             per_customer_limit=_whole(fields, "per_customer_limit", 1, 1000),
             payment_window_seconds=60 * _whole(fields, "payment_window_minutes", 1, 7 * 24 * 60),
@@ -333,6 +329,84 @@ async def end_sale(request: Request, sale_id: SaleId) -> Response:
     return await write(request, f"/console/flash-sales/{sale_id}", _("The flash sale is ended"), work,
                        who=lambda r: staff(r, WRITER),
                        after=lambda: ctx.broadcast.publish(FLASH_SALE_CHANGED, str(sale_id)))  # every process
+
+
+# --- the money-market fund --------------------------------------------------------------------------
+
+FUND = "/console/fund"
+CALENDAR_DAYS_SHOWN = 366
+
+
+@router.get("/console/fund")
+def fund_page(request: Request) -> Response:
+    staff(request)
+    ctx = ctx_of(request)
+    today = calendar.local_date(ctx.clock.now(), ctx.settings.zone)
+    with ctx.db.read() as session:
+        totals = fund.totals(session)
+        incomes = fund.recent_incomes(session)
+        names = accounts.names_of(session, {e.entered_by for e in incomes if e.entered_by is not None})
+        days = calendar.listed_days(session, today - timedelta(days=30), today + timedelta(days=CALENDAR_DAYS_SHOWN))
+        history = fund.yields(session, today, 30)
+        return _page(request, "fund.html", _("Money-market fund"), "fund", totals=totals, incomes=incomes,
+                     names=names, rate=fund.format_rate, days=days, chart=yield_chart(history),
+                     latest_yield=history[-1][1] if history else None, today=today,
+                     yesterday=today - timedelta(days=1), tiers=tier_rules())
+
+
+def _day(fields: dict[str, str], name: str) -> date:
+    try:
+        return date.fromisoformat(fields.get(name, "").strip()[:10])
+    except ValueError:
+        raise ValidationFailed(N_("{field} must be a date"), field=name) from None
+
+
+@router.post("/console/fund/daily-income")
+async def enter_daily_income(request: Request) -> Response:
+    ctx = ctx_of(request)
+    done: list[str] = []
+
+    def work(session: Session, who: Principal, fields: dict[str, str]) -> None:
+        entry = income.distribute(session, ctx.clock, ctx.settings.zone, day=_day(fields, "day"),
+                                  rate_e4=fund.parse_rate(fields.get("income_per_10k", "").strip()[:12]),
+                                  actor_id=who.user_id)
+        done.append(_("The income of {day} is entered: {amount} to {holders} holders", day=entry.day.isoformat(),
+                      amount=format_fen(entry.distributed_fen), holders=entry.holders))
+
+    return await _write(request, FUND, lambda: done[0] if done else None, work)
+
+
+@router.post("/console/fund/calendar")
+async def set_calendar_day(request: Request) -> Response:
+    ctx = ctx_of(request)
+
+    def work(session: Session, who: Principal, fields: dict[str, str]) -> None:
+        trading = fields.get("trading", "")
+        if trading not in ("open", "closed"):
+            raise ValidationFailed(N_("Choose whether the day is open or closed for trading"))
+        calendar.set_day(session, ctx.clock, day=_day(fields, "day"), trading=trading == "open",
+                         note=_text(fields, "note", 100), actor_id=who.user_id)
+
+    return await _write(request, FUND, _("The trading calendar is saved"), work)
+
+
+@router.post("/console/fund/wallet-tier")
+async def set_wallet_tier(request: Request) -> Response:
+    ctx = ctx_of(request)
+    done: list[str] = []
+
+    def work(session: Session, who: Principal, fields: dict[str, str]) -> None:
+        customer = _text(fields, "customer", 200)
+        customer_id = int(customer) if customer.isdigit() and len(customer) < 19 else \
+            accounts.user_id_by_email(session, customer)
+        if customer_id is None:
+            raise NotFound(N_("No such customer"))
+        account = wallet.set_tier(session, ctx.clock, customer_id=customer_id,
+                                  tier=_whole(fields, "tier", 1, 3), actor_id=who.user_id)
+        done.append(_("The wallet of customer {id} is now {tier}", id=account.customer_id,
+                      tier=_(TIER_NAMES[account.tier])))
+
+    return await _write(request, FUND, lambda: done[0] if done else None, work)
 
 
 # --- audit log ---------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Each holder's units on day D are their unit moves effective on or before D plus 
 before D. Income = units x rate / 10,000 (rate in yuan per 10,000 units), truncated to the fen; the fen
 truncation left over, up to the day's total (all units x rate / 10,000, truncated), go one each to the
 holders with the largest truncated remainders, ties to the lower ledger account id. The income is
-reinvested: it counts as units from D + 1. A day is entered once; entering it again changes nothing.
+reinvested: it counts as units from D + 1. A day is entered once it is over, and once; entering it again
+changes nothing.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ SCALE = 10**8  # rate_e4 is yuan per 10,000 units x 10^4: fen = units_fen x rate
 
 def distribute(session: Session, clock: Clock, zone: tzinfo, *, day: date, rate_e4: int,
                actor_id: int | None = None) -> DailyIncome:
-    if day > calendar.local_date(clock.now(), zone):
-        raise ValidationFailed("The income of a day can only be entered once the day has begun")
+    # only once the day is over: units redeemed later that day must not earn it
+    if day >= calendar.local_date(clock.now(), zone):
+        raise ValidationFailed("The income of a day can only be entered once the day is over")
     if not insert_if_absent(session, DailyIncome, day=day, rate_e4=rate_e4, holders=0, units_fen=0,
                             day_total_fen=0, distributed_fen=0, entered_by=actor_id, created_at=clock.now()):
         entered = session.get_one(DailyIncome, day)

@@ -15,6 +15,7 @@ that backs wallets and revenue.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -94,8 +95,6 @@ def redeem(session: Session, clock: Clock, zone: tzinfo, *, customer_id: int, am
     if mode not in (INSTANT, STANDARD):
         raise ValidationFailed("The mode must be instant or standard")
     today = _today(clock, zone)
-    if mode == INSTANT:
-        _use_instant_allowance(session, customer_id, today, amount_fen)
     credits_on = today if mode == INSTANT else confirmation_day(session, clock, zone)
     redemption = Redemption(customer_id=customer_id, amount_fen=amount_fen, mode=mode, placed_at=clock.now(),
                             credits_on=credits_on, credited_at=clock.now() if mode == INSTANT else None)
@@ -114,6 +113,10 @@ def redeem(session: Session, clock: Clock, zone: tzinfo, *, customer_id: int, am
     ledger.post(session, clock, key=f"fund:redemption:{redemption.id}", kind=f"fund_redemption_{mode}",
                 memo=f"money-market fund {mode} redemption", reference=f"fund_redemption:{redemption.id}",
                 postings=postings, owners=owners)
+    if mode == INSTANT:
+        # after the ledger, as in ``pay``: the accounts first, then the allowance row, in every transaction
+        # that takes both (the other order deadlocks with a concurrent fund payment on PostgreSQL)
+        _use_instant_allowance(session, customer_id, today, amount_fen)
     _stop_earning(session, customer_id, today, amount_fen, f"redemption:{redemption.id}")
     return redemption
 
@@ -170,6 +173,7 @@ def settle_due(session: Session, clock: Clock, zone: tzinfo, limit: int = 1000) 
     """Confirm the subscriptions and credit the standard redemptions whose day has come; each once."""
     today = _today(clock, zone)
     done = 0
+    _lock_fund_pool(session)
     for subscription in session.scalars(select(Subscription).where(Subscription.confirms_on <= today,
                                                                    Subscription.confirmed_at.is_(None))
                                         .order_by(Subscription.id).limit(limit)):
@@ -201,18 +205,24 @@ def settle_due(session: Session, clock: Clock, zone: tzinfo, limit: int = 1000) 
     return done
 
 
+def _lock_fund_pool(session: Session) -> None:
+    """The fund pool's row first, as the day's income takes it before it credits every holder in one
+    statement: a job touching several holders' accounts then never holds one the income is waiting for."""
+    pool_id = ledger.ensure_accounts(session, [ledger.FUND_POOL])[ledger.FUND_POOL.code]
+    session.execute(select(LedgerAccount.id).where(LedgerAccount.id == pool_id).with_for_update())
+
+
 # --- what a holder and the console see -------------------------------------------------------------
 
 
+RATE_FORMAT = re.compile(r"\d{1,2}(\.\d{1,4})?")
+
+
 def parse_rate(text: str) -> int:
-    """"0.6012" (yuan per 10,000 units, at most 4 decimals, under 100) -> 6012."""
-    try:
-        rate = Decimal(text)
-    except ArithmeticError as exc:
-        raise ValidationFailed("The income per 10,000 units is a decimal such as 0.6012") from exc
-    if not rate.is_finite() or rate < 0 or rate >= 100 or rate != rate.quantize(Decimal("0.0001")):
+    """"0.6012" (yuan per 10,000 units: digits, at most 4 decimals, under 100) -> 6012."""
+    if not RATE_FORMAT.fullmatch(text):
         raise ValidationFailed("The income per 10,000 units is a decimal such as 0.6012")
-    return int(rate * 10_000)
+    return int(Decimal(text) * 10_000)
 
 
 def format_rate(rate_e4: int) -> str:

@@ -9,13 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Subquery, func, insert, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Subquery,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from fanbase.clock import Clock
-from fanbase.db import insert_if_absent
+from fanbase.db import insert_if_absent, set_loaded
 from fanbase.errors import InsufficientFunds
 from fanbase.ledger.models import CREDIT, DEBIT, LedgerAccount, LedgerPosting, LedgerTransaction
 
@@ -73,19 +88,43 @@ class _AccountRule:
     allow_negative: bool
 
 
+# The hot path's statements (every wallet payment), built once: building and cache-keying an ORM expression
+# costs several times more than SQLite takes to run it. Core statements on the tables, run in the caller's
+# session's transaction.
+_accounts_table = cast(Table, LedgerAccount.__table__)
+_transactions_table = cast(Table, LedgerTransaction.__table__)
+_postings_table = cast(Table, LedgerPosting.__table__)
+_RULES_OF = select(_accounts_table.c.code, _accounts_table.c.id, _accounts_table.c.normal,
+                   _accounts_table.c.allow_negative) \
+    .where(_accounts_table.c.code.in_(bindparam("codes", expanding=True)))
+_TRANSACTION_OF = select(_transactions_table.c.id).where(_transactions_table.c.idempotency_key == bindparam("key"))
+_NEW_TRANSACTION = insert(_transactions_table).returning(_transactions_table.c.id)
+_NEW_POSTINGS = insert(_postings_table)
+_ID_OF = select(_accounts_table.c.id).where(_accounts_table.c.code == bindparam("account_code"))
+_amount = bindparam("amount", type_=BigInteger)
+# One conditional UPDATE moves an account's balance: an account that may not go negative keeps its
+# normal-side balance >= 0 after the movement, or no row is updated.
+_MOVE = update(_accounts_table).where(
+    _accounts_table.c.code == bindparam("account_code"),
+    or_(_accounts_table.c.allow_negative,
+        case((_accounts_table.c.normal == DEBIT, _accounts_table.c.balance + _amount >= 0),
+             else_=_accounts_table.c.balance + _amount <= 0))) \
+    .values(balance=_accounts_table.c.balance + _amount) \
+    .returning(_accounts_table.c.id, _accounts_table.c.balance)
+
+
 def _accounts(session: Session, specs: Sequence[SystemAccount], owners: dict[str, int]) -> dict[str, _AccountRule]:
     """The accounts of ``specs`` in one query, creating those never used before."""
     codes = [spec.code for spec in specs]
-    query = select(LedgerAccount.code, LedgerAccount.id, LedgerAccount.normal, LedgerAccount.allow_negative)
     found = {code: _AccountRule(id_, normal, allow) for code, id_, normal, allow
-             in session.execute(query.where(LedgerAccount.code.in_(codes)))}
+             in session.execute(_RULES_OF, {"codes": codes})}
     for spec in specs:
         if spec.code not in found:
             # created now, or a moment ago by a concurrent transaction: read it back either way
             insert_if_absent(session, LedgerAccount, code=spec.code, name=spec.name, kind=spec.kind,
                              owner_id=owners.get(spec.code), normal=spec.normal,
                              allow_negative=spec.allow_negative, currency="CNY", balance=0)
-            code, id_, normal, allow = session.execute(query.where(LedgerAccount.code == spec.code)).one()
+            code, id_, normal, allow = session.execute(_RULES_OF, {"codes": [spec.code]}).one()
             found[code] = _AccountRule(id_, normal, allow)
     return found
 
@@ -101,6 +140,13 @@ def find_transaction(session: Session, key: str) -> LedgerTransaction | None:
     return session.scalar(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key))
 
 
+def transaction_id(session: Session, key: str) -> int | None:
+    """The id of the transaction recorded under ``key``, if any (without loading it)."""
+    session.flush()  # rows pending in the session first, as the ORM query this replaces would
+    found = session.connection().execute(_TRANSACTION_OF, {"key": key}).scalar()
+    return None if found is None else int(found)
+
+
 def _lock_order(move: tuple[SystemAccount, int]) -> tuple[bool, str]:
     """The platform's accounts first, then the customers' by code. Every fund movement takes the fund pool
     before any holder's account, as the day's income does (it credits every holder in one statement)."""
@@ -112,6 +158,14 @@ def normal_balance(acc: LedgerAccount) -> int:
     return acc.balance if acc.normal == DEBIT else -acc.balance
 
 
+def _check(postings: Sequence[tuple[SystemAccount, int]]) -> None:
+    # types first: floats that happen not to add up to 0 (0.1 + 0.2 - 0.3) are still floats
+    if any(not isinstance(amount, int) or isinstance(amount, bool) for _, amount in postings):
+        raise TypeError("amounts are int fen")
+    if sum(amount for _, amount in postings) != 0:
+        raise ValueError("unbalanced transaction")
+
+
 def post(session: Session, clock: Clock, *, key: str, kind: str, memo: str,
          postings: Sequence[tuple[SystemAccount, int]], reference: str | None = None,
          owners: dict[str, int] | None = None) -> LedgerTransaction:
@@ -120,29 +174,49 @@ def post(session: Session, clock: Clock, *, key: str, kind: str, memo: str,
     ``postings`` are (account, amount) with amount > 0 a debit and < 0 a credit; they must sum to 0.
     Raises InsufficientFunds when an account that may not go negative would.
     """
-    # types first: floats that happen not to add up to 0 (0.1 + 0.2 - 0.3) are still floats
-    if any(not isinstance(amount, int) or isinstance(amount, bool) for _, amount in postings):
-        raise TypeError("amounts are int fen")
-    if sum(amount for _, amount in postings) != 0:
-        raise ValueError("unbalanced transaction")
-    existing = find_transaction(session, key)
-    if existing is not None:
+    _check(postings)
+    if transaction_id(session, key) is not None:
+        existing = find_transaction(session, key)
+        assert existing is not None
         return existing
-    txn = LedgerTransaction(idempotency_key=key, kind=kind, memo=memo[:200], reference=reference,
-                            created_at=clock.now())
+    created_at = clock.now()
+    txn_id = _record(session, key=key, kind=kind, memo=memo, reference=reference, created_at=created_at,
+                     postings=postings, owners=owners)
+    # the new row as an ORM object, without reading it back
+    txn = LedgerTransaction(id=txn_id, idempotency_key=key, kind=kind, memo=memo[:200], reference=reference,
+                            created_at=created_at)
+    make_transient_to_detached(txn)
     session.add(txn)
+    return txn
+
+
+def post_new(session: Session, clock: Clock, *, key: str, kind: str, memo: str,
+             postings: Sequence[tuple[SystemAccount, int]], reference: str | None = None,
+             owners: dict[str, int] | None = None) -> int:
+    """:func:`post` for a ``key`` the caller has just seen unused in this transaction (a hot path that checks
+    it first anyway): one query fewer, and the new transaction's id instead of an ORM object. A key used
+    meanwhile fails on the unique index instead of replaying."""
+    _check(postings)
+    return _record(session, key=key, kind=kind, memo=memo, reference=reference, created_at=clock.now(),
+                   postings=postings, owners=owners)
+
+
+def _record(session: Session, *, key: str, kind: str, memo: str, reference: str | None, created_at: datetime,
+            postings: Sequence[tuple[SystemAccount, int]], owners: dict[str, int] | None) -> int:
     session.flush()
+    connection = session.connection()  # the session's own transaction, without its per-statement dispatch
+    txn_id = int(connection.execute(_NEW_TRANSACTION, {"idempotency_key": key, "kind": kind, "memo": memo[:200],
+                                                       "reference": reference, "created_at": created_at}).scalar_one())
     moves = sorted(((spec, amount) for spec, amount in postings if amount != 0), key=_lock_order)
-    rules = _accounts(session, [spec for spec, _ in moves], owners or {})
     rows = []
     # lock accounts in a fixed order so that concurrent transactions cannot deadlock
     for spec, amount in moves:
-        rule = rules[spec.code]
-        rows.append({"transaction_id": txn.id, "account_id": rule.id, "amount": amount,
-                     "balance_after": _apply(session, rule, amount)})
+        account_id, balance_after = _apply(session, spec, amount, (owners or {}).get(spec.code), connection)
+        rows.append({"transaction_id": txn_id, "account_id": account_id, "amount": amount,
+                     "balance_after": balance_after})
     if rows:
-        session.execute(insert(LedgerPosting), rows)
-    return txn
+        connection.execute(_NEW_POSTINGS, rows)
+    return txn_id
 
 
 def post_many(session: Session, clock: Clock, *, key: str, kind: str, memo: str, reference: str,
@@ -158,9 +232,9 @@ def post_many(session: Session, clock: Clock, *, key: str, kind: str, memo: str,
                             created_at=clock.now())
     session.add(txn)
     session.flush()
-    rule = _accounts(session, [counter], {})[counter.code]
-    session.execute(insert(LedgerPosting).values(transaction_id=txn.id, account_id=rule.id, amount=-total,
-                                                 balance_after=_apply(session, rule, -total)))
+    counter_id, counter_after = _apply(session, counter, -total, None)
+    session.execute(insert(LedgerPosting).values(transaction_id=txn.id, account_id=counter_id, amount=-total,
+                                                 balance_after=counter_after))
     session.execute(insert(LedgerPosting).from_select(
         ["transaction_id", "account_id", "amount", "balance_after"],
         select(literal(txn.id, BigInteger), lines.c.account_id, lines.c.amount, LedgerAccount.balance + lines.c.amount)
@@ -177,20 +251,26 @@ def post_many(session: Session, clock: Clock, *, key: str, kind: str, memo: str,
     return total
 
 
-def _apply(session: Session, acc: _AccountRule, amount: int) -> int:
-    stmt = update(LedgerAccount).where(LedgerAccount.id == acc.id)
-    if not acc.allow_negative:
-        # the normal-side balance after the movement must stay >= 0
-        if acc.normal == DEBIT:
-            stmt = stmt.where(LedgerAccount.balance + amount >= 0)
-        else:
-            stmt = stmt.where(LedgerAccount.balance + amount <= 0)
-    result = session.execute(stmt.values(balance=LedgerAccount.balance + amount)
-                             .returning(LedgerAccount.balance))
-    row = result.first()
-    if row is None:
+def _apply(session: Session, spec: SystemAccount, amount: int, owner_id: int | None,
+           connection: Connection | None = None) -> tuple[int, int]:
+    """Move the account's balance in one conditional UPDATE, creating the account if it was never used;
+    (its id, the balance after). InsufficientFunds when it may not go negative and would. An ORM copy of the
+    account loaded in this session is told the new balance."""
+    connection = connection or session.connection()
+    params = {"account_code": spec.code, "amount": amount}
+    moved = connection.execute(_MOVE, params).first()
+    if moved is None and connection.execute(_ID_OF, {"account_code": spec.code}).first() is None:
+        # created now, or a moment ago by a concurrent transaction: move it either way
+        insert_if_absent(session, LedgerAccount, code=spec.code, name=spec.name, kind=spec.kind, owner_id=owner_id,
+                         normal=spec.normal, allow_negative=spec.allow_negative, currency="CNY", balance=0)
+        moved = connection.execute(_MOVE, params).first()
+    if moved is None:
         raise InsufficientFunds("The balance is not enough for this payment")
-    return int(row[0])
+    account_id, balance = int(moved[0]), int(moved[1])
+    loaded = session.identity_map.get(identity_key(LedgerAccount, account_id))
+    if loaded is not None:
+        set_loaded(loaded, balance=balance)
+    return account_id, balance
 
 
 def balance_of(session: Session, spec: SystemAccount) -> int:

@@ -14,7 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from fanbase import idempotency
 from fanbase.accounts.service import Principal
 from fanbase.cart import service as cart_service
+from fanbase.context import Context
 from fanbase.errors import DomainError
+from fanbase.fund import service as fund
 from fanbase.i18n import N_
 from fanbase.i18n import gettext as _
 from fanbase.orders import service
@@ -22,6 +24,7 @@ from fanbase.orders.api import AddressIn
 from fanbase.orders.models import PAYMENT_METHODS, PENDING_PAYMENT
 from fanbase.pages import ctx_of, form, message, redirect, render, signed_in, write
 from fanbase.pagination import page_request
+from fanbase.wallet import service as wallet
 
 router = APIRouter()
 OrderId = Annotated[int, Path(ge=1, le=2**62)]
@@ -43,15 +46,25 @@ def checkout_page(request: Request) -> Response:
     ctx = ctx_of(request)
     with ctx.db.read() as session:
         cart = cart_service.get_cart(session, customer.user_id)
+        available = _available(ctx, session, customer.user_id)
     if not cart.lines:
         return redirect(request, "/cart")
-    return _checkout_form(request, cart, {}, None)
+    return _checkout_form(request, cart, available, {}, None)
 
 
-def _checkout_form(request: Request, cart: cart_service.Cart, values: dict[str, str], error: str | None,
-                   status: int = 200) -> Response:
+def _available(ctx: Context, session: Session, customer_id: int) -> dict[str, int]:
+    """What each balance can pay now: the wallet's balance; the fund's confirmed units, up to what is left of
+    today's instant allowance."""
+    zone = ctx.settings.zone
+    units = fund.holding(session, ctx.clock, zone, customer_id).balance_fen
+    return {"wallet": wallet.balance(session, customer_id),
+            "fund": min(units, fund.instant_left(session, ctx.clock, zone, customer_id))}
+
+
+def _checkout_form(request: Request, cart: cart_service.Cart, available: dict[str, int], values: dict[str, str],
+                   error: str | None, status: int = 200) -> Response:
     return render(request, "orders/checkout.html", title=_("Checkout"), status=status, cart=cart, values=values,
-                  error=error, methods=METHOD_LABELS, key=secrets.token_urlsafe(16))
+                  error=error, methods=METHOD_LABELS, available=available, key=secrets.token_urlsafe(16))
 
 
 @router.post("/checkout")
@@ -63,11 +76,11 @@ async def place(request: Request) -> Response:
     try:
         address = AddressIn(**{name: fields.get(name, "").strip() for name in ADDRESS_FIELDS})
     except ValidationError:
-        def cart() -> cart_service.Cart:
+        def cart() -> tuple[cart_service.Cart, dict[str, int]]:
             with ctx.db.read() as session:
-                return cart_service.get_cart(session, customer.user_id)
+                return cart_service.get_cart(session, customer.user_id), _available(ctx, session, customer.user_id)
 
-        return _checkout_form(request, await run_in_threadpool(cart), fields,
+        return _checkout_form(request, *await run_in_threadpool(cart), fields,
                               _("Please fill in every field of the address; the phone is digits only"), 422)
 
     def work(session: Session) -> tuple[int, Any]:

@@ -11,6 +11,7 @@ from fanbase.errors import DomainError
 from fanbase.i18n import gettext as _
 from fanbase.pages import ctx_of, form, message, redirect, render
 from fanbase.payments.api import PaymentId, decide_and_notify
+from fanbase.wallet.service import TOP_UP
 
 router = APIRouter()
 Decision = Annotated[str, Path(pattern="^(approve|decline)$")]
@@ -38,6 +39,9 @@ async def decide(request: Request, payment_id: PaymentId, decision: Decision) ->
 
 
 def _merchant_page(reference: str) -> str:
-    """Where the bank sends the payer back: the store's page of what was paid for."""
+    """Where the bank sends the payer back: the store's page of what was paid for (the reference is
+    ``<purpose>:<id>``: an order's page, the wallet for a top-up)."""
     purpose, _sep, ident = reference.partition(":")
-    return f"/orders/{ident}" if purpose == "order" and ident.isdigit() else "/"
+    if purpose == "order" and ident.isdigit():
+        return f"/orders/{ident}"
+    return "/wallet" if purpose == TOP_UP else "/"

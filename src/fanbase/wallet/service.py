@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import cast
 
-from sqlalchemy import case, select, update
+from sqlalchemy import BigInteger, Integer, Table, bindparam, case, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from fanbase.accounts.models import User
 from fanbase.accounts.service import record_audit
 from fanbase.clock import Clock
-from fanbase.db import affected, insert_if_absent
+from fanbase.db import affected, insert_if_absent, set_loaded
 from fanbase.errors import Conflict, NotFound, ValidationFailed
 from fanbase.ledger import service as ledger
 from fanbase.ledger.models import LedgerAccount, LedgerPosting, LedgerTransaction
@@ -68,23 +70,37 @@ def set_tier(session: Session, clock: Clock, *, customer_id: int, tier: int, act
     return wallet
 
 
+# Built once: the hot path of every payment (see ledger's statements).
+_wallets = cast(Table, WalletAccount.__table__)
+_out = bindparam("amount", type_=BigInteger)
+_this_year = case((_wallets.c.year == bindparam("this_year", type_=Integer), _wallets.c.year_out_fen), else_=0)
+_COUNT_OUTGOING = update(_wallets).where(
+    _wallets.c.customer_id == bindparam("customer"),
+    case((_wallets.c.tier == 1, _wallets.c.lifetime_out_fen + _out <= LIFETIME_CAP_FEN[1]),
+         (_wallets.c.tier == 2, _this_year + _out <= YEARLY_CAP_FEN[2]),
+         else_=_this_year + _out <= YEARLY_CAP_FEN[3])) \
+    .values(lifetime_out_fen=_wallets.c.lifetime_out_fen + _out, year=bindparam("this_year", type_=Integer),
+            year_out_fen=_this_year + _out, updated_at=bindparam("now", type_=_wallets.c.updated_at.type)) \
+    .returning(_wallets.c.lifetime_out_fen, _wallets.c.year, _wallets.c.year_out_fen, _wallets.c.updated_at)
+
+
 def count_outgoing(session: Session, clock: Clock, zone: tzinfo, customer_id: int, amount_fen: int) -> None:
     """Add ``amount_fen`` to the customer's outgoing totals, or raise Conflict ``limit_exceeded`` when that
-    would pass the tier's cap (nothing is added then)."""
-    account(session, clock, customer_id)
-    year = clock.now().astimezone(zone).year
-    this_year = case((WalletAccount.year == year, WalletAccount.year_out_fen), else_=0)
-    within_cap = case(
-        (WalletAccount.tier == 1, WalletAccount.lifetime_out_fen + amount_fen <= LIFETIME_CAP_FEN[1]),
-        (WalletAccount.tier == 2, this_year + amount_fen <= YEARLY_CAP_FEN[2]),
-        else_=this_year + amount_fen <= YEARLY_CAP_FEN[3])
-    counted = affected(session.execute(
-        update(WalletAccount).where(WalletAccount.customer_id == customer_id, within_cap)
-        .values(lifetime_out_fen=WalletAccount.lifetime_out_fen + amount_fen, year=year,
-                year_out_fen=this_year + amount_fen, updated_at=clock.now())))
-    if not counted:
+    would pass the tier's cap (nothing is added then). A wallet never used before is made at tier 1 first."""
+    now = clock.now()
+    params = {"customer": customer_id, "amount": amount_fen, "this_year": now.astimezone(zone).year, "now": now}
+    connection = session.connection()
+    counted = connection.execute(_COUNT_OUTGOING, params).first()
+    if counted is None and insert_if_absent(session, WalletAccount, customer_id=customer_id, tier=1,
+                                            lifetime_out_fen=0, year=0, year_out_fen=0, updated_at=now):
+        counted = connection.execute(_COUNT_OUTGOING, params).first()  # the wallet was new
+    if counted is None:
         raise Conflict("This would take the wallet past its tier's limit on payments and withdrawals",
                        code="limit_exceeded")
+    loaded = session.identity_map.get(identity_key(WalletAccount, customer_id))
+    if loaded is not None:  # an ORM copy loaded in this session is told what the UPDATE wrote
+        set_loaded(loaded, lifetime_out_fen=counted.lifetime_out_fen, year=counted.year,
+                   year_out_fen=counted.year_out_fen, updated_at=counted.updated_at)
 
 
 def balance(session: Session, customer_id: int) -> int:
@@ -95,12 +111,12 @@ def pay(session: Session, clock: Clock, zone: tzinfo, *, customer_id: int, amoun
         reference: str, credit: ledger.SystemAccount = ledger.SALES_REVENUE) -> None:
     """Pay ``amount_fen`` from the wallet to ``credit``, once per ``key``. InsufficientFunds when the balance
     is short, Conflict ``limit_exceeded`` past the tier's cap; the caller's transaction then rolls back."""
-    if ledger.find_transaction(session, key) is not None:
+    if ledger.transaction_id(session, key) is not None:
         return
     _positive(amount_fen)
     wallet = ledger.customer_wallet(customer_id)
-    ledger.post(session, clock, key=key, kind="wallet_payment", memo=memo, reference=reference,
-                postings=[(wallet, amount_fen), (credit, -amount_fen)], owners={wallet.code: customer_id})
+    ledger.post_new(session, clock, key=key, kind="wallet_payment", memo=memo, reference=reference,
+                    postings=[(wallet, amount_fen), (credit, -amount_fen)], owners={wallet.code: customer_id})
     count_outgoing(session, clock, zone, customer_id, amount_fen)  # after the balance: short money is said first
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+from fanbase.bench.bulk import mark, report_console
 from fanbase.bench.loadgen import APPROVE_ROUTE, CART_ROUTE, CHECKOUT_ROUTE, PRODUCT_DETAIL_ROUTE
 
 if TYPE_CHECKING:
@@ -578,12 +579,9 @@ def _stderr_console() -> Console:
 
 def print_report(result: dict[str, Any]) -> None:
     """Print the result of :func:`run_api_bench` as rich tables on stdout."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    if not console.is_terminal:  # piped / CI logs: don't squeeze the tables into 80 columns
-        console = Console(width=max(console.width, 140))
+    console = report_console()
     table = Table(title="Fanbase HTTP API benchmark")
     for column in ("Route", "Requests", "Errors", "Statuses", "req/s", "p50 ms", "p99 ms", "max ms"):
         if column == "Route":
@@ -612,9 +610,6 @@ def print_report(result: dict[str, Any]) -> None:
     goals.add_column("Target")
     goals.add_column("Measured", justify="right")
     goals.add_column("Met", justify="center")
-
-    def mark(met: bool) -> str:
-        return "[green]yes[/green]" if met else "[red]no[/red]"
 
     pd = targets["product_detail"]
     goals.add_row(

@@ -85,3 +85,23 @@ def bench_database(database_url: str | None, prefix: str) -> Iterator[Database]:
         db.dispose()
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- the reports' small pieces ----------------------------------------------------------------------
+
+
+def report_console() -> Console:
+    """Rich's console; piped or in CI logs, wide enough that the tables are not squeezed into 80 columns."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=max(console.width, 140))
+
+
+def mark(ok: bool) -> str:
+    return "[green]yes[/green]" if ok else "[red]no[/red]"
+
+
+def zero(value: int) -> str:
+    """A count that must be zero: green when it is."""
+    return f"[green]{value}[/green]" if value == 0 else f"[red]{value}[/red]"

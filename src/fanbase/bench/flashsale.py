@@ -64,7 +64,7 @@ from fanbase.bench.api import (
     emit,
     machine_info,
 )
-from fanbase.bench.bulk import CHUNK, bench_database, insert_users
+from fanbase.bench.bulk import CHUNK, bench_database, insert_users, mark, report_console, zero
 from fanbase.bench.bulk import progress_bar as _progress
 from fanbase.bench.bulk import setup_frozen as _setup_frozen
 from fanbase.bench.loadgen import FLASH_SALE_ROUTE, percentile
@@ -797,18 +797,9 @@ def run_flash_sale_bench(*, units: int | None = None, customers: int | None = No
 
 
 def print_report(results: dict[str, dict[str, Any]]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 140))
-
-    def mark(ok: bool) -> str:
-        return "[green]yes[/green]" if ok else "[red]no[/red]"
-
-    def zero(value: int) -> str:
-        return f"[green]{value}[/green]" if value == 0 else f"[red]{value}[/red]"
+    console = report_console()
 
     for mode, r in results.items():
         b = r["baseline"]

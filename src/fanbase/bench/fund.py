@@ -39,7 +39,16 @@ from datetime import date, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from fanbase.bench.api import BenchError, _stderr_console, emit, machine_info
-from fanbase.bench.bulk import CHUNK, bench_database, insert_users, progress_bar, setup_frozen
+from fanbase.bench.bulk import (
+    CHUNK,
+    bench_database,
+    insert_users,
+    mark,
+    progress_bar,
+    report_console,
+    setup_frozen,
+    zero,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -635,18 +644,9 @@ def _targets(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def print_report(r: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 120))
-
-    def mark(ok: bool) -> str:
-        return "[green]yes[/green]" if ok else "[red]no[/red]"
-
-    def zero(value: int) -> str:
-        return f"[green]{value}[/green]" if value == 0 else f"[red]{value}[/red]"
+    console = report_console()
 
     b = r["baseline"]
     table = Table(title=f"Money-market income of {r['day']} to {r['holders']:,} holders at {r['rate_e4'] / 10_000:.4f} "

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fanbase.clock import Clock
 from fanbase.db import affected, insert_if_absent
@@ -177,9 +177,7 @@ def settle_due(session: Session, clock: Clock, zone: tzinfo, limit: int = 1000) 
     for subscription in session.scalars(select(Subscription).where(Subscription.confirms_on <= today,
                                                                    Subscription.confirmed_at.is_(None))
                                         .order_by(Subscription.id).limit(limit)):
-        if affected(session.execute(update(Subscription).where(Subscription.id == subscription.id,
-                                                               Subscription.confirmed_at.is_(None))
-                                    .values(confirmed_at=clock.now()))):
+        if _claim(session, Subscription, subscription.id, Subscription.confirmed_at, clock):
             c = subscription.customer_id
             pending, fund = ledger.customer_fund_pending(c), ledger.customer_fund(c)
             ledger.post(session, clock, key=f"fund:subscription:{subscription.id}:confirm", kind="fund_confirmation",
@@ -190,9 +188,7 @@ def settle_due(session: Session, clock: Clock, zone: tzinfo, limit: int = 1000) 
     for redemption in session.scalars(select(Redemption).where(Redemption.credits_on <= today,
                                                                Redemption.credited_at.is_(None))
                                       .order_by(Redemption.id).limit(limit)):
-        if affected(session.execute(update(Redemption).where(Redemption.id == redemption.id,
-                                                             Redemption.credited_at.is_(None))
-                                    .values(credited_at=clock.now()))):
+        if _claim(session, Redemption, redemption.id, Redemption.credited_at, clock):
             c = redemption.customer_id
             redeeming, wallet_account = ledger.customer_fund_redeeming(c), ledger.customer_wallet(c)
             ledger.post(session, clock, key=f"fund:redemption:{redemption.id}:credit", kind="fund_redemption_credit",
@@ -203,6 +199,13 @@ def settle_due(session: Session, clock: Clock, zone: tzinfo, limit: int = 1000) 
                         owners={redeeming.code: c, wallet_account.code: c})
             done += 1
     return done
+
+
+def _claim(session: Session, model: type[Subscription] | type[Redemption], row_id: int,
+           stamp: InstrumentedAttribute[datetime | None], clock: Clock) -> bool:
+    """Stamp a due row as settled now, unless a twin job did first: each is settled once."""
+    return bool(affected(session.execute(update(model).where(model.id == row_id, stamp.is_(None))
+                                         .values({stamp: clock.now()}))))
 
 
 def _lock_fund_pool(session: Session) -> None:

@@ -471,6 +471,18 @@ def _try_transition(session: Session, clock: Clock, order: Order, old: str, new:
     return True
 
 
+OrderListener = Callable[[Session, Clock, Order], None]
+_LISTENERS: dict[str, list[OrderListener]] = {}
+
+
+def on_event(kind: str, listener: OrderListener) -> None:
+    """Let another domain act on an order's timeline event (``created``, ``paid``, ``completed``,
+    ``refunded``, ``cancelled``, ``expired``...) in the same transaction, so that orders never imports it:
+    membership credits points on ``completed``, referrals reverse a commission on ``refunded``. A listener
+    that raises rolls the whole change back."""
+    _LISTENERS.setdefault(kind, []).append(listener)
+
+
 def _event(session: Session, clock: Clock, order: Order, kind: str, actor_id: int | None = None,
            detail: dict[str, Any] | None = None) -> None:
     event = OrderEvent(kind=kind, status=order.status, actor_id=actor_id, detail=detail or {}, at=clock.now())
@@ -479,3 +491,5 @@ def _event(session: Session, clock: Clock, order: Order, kind: str, actor_id: in
     else:
         event.order_id = order.id
         session.add(event)
+    for listener in _LISTENERS.get(kind, ()):
+        listener(session, clock, order)

@@ -24,6 +24,10 @@ from fanbase.cart.pages import router as cart_pages
 from fanbase.catalog.api import media as media_router
 from fanbase.catalog.api import router as catalog_router
 from fanbase.catalog.pages import router as catalog_pages
+from fanbase.community.forum.api import router as forum_router
+from fanbase.community.forum.pages import router as forum_pages
+from fanbase.community.ideas.api import router as ideas_router
+from fanbase.community.ideas.pages import router as ideas_pages
 from fanbase.config import Settings
 from fanbase.console.pages import router as console_pages
 from fanbase.context import Context, build_context
@@ -35,6 +39,8 @@ from fanbase.fund.api import router as fund_router
 from fanbase.i18n import N_, current_locale, gettext, negotiate
 from fanbase.inventory.api import router as inventory_router
 from fanbase.jobs import Scheduler, refresh_shared_state
+from fanbase.membership.api import router as membership_router
+from fanbase.membership.pages import router as membership_pages
 from fanbase.orders.api import router as orders_router
 from fanbase.orders.pages import router as orders_pages
 from fanbase.pages import cookie_locale
@@ -43,6 +49,12 @@ from fanbase.payments.api import router as payments_router
 from fanbase.payments.gateway import BadSignature
 from fanbase.payments.pages import router as payments_pages
 from fanbase.sandbox.api import router as sandbox_router
+from fanbase.social.groupbuys.api import router as groupbuys_router
+from fanbase.social.groupbuys.pages import router as groupbuys_pages
+from fanbase.social.referrals.api import router as referrals_router
+from fanbase.social.referrals.pages import router as referrals_pages
+from fanbase.social.reviews.api import router as reviews_router
+from fanbase.social.reviews.pages import router as reviews_pages
 from fanbase.wallet.api import router as wallet_router
 from fanbase.wallet.pages import router as wallet_pages
 from fanbase.web import ERROR_RESPONSES, Problem, domain_error_response, problem_response
@@ -144,8 +156,13 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
                               "integers in fen; errors are application/problem+json with a stable `code`.")
     app.state.ctx = context
     for router in (accounts_router, catalog_router, inventory_router, cart_router, orders_router,
-                   payments_router, sandbox_router, flashsale_router, wallet_router, fund_router):
+                   payments_router, sandbox_router, flashsale_router, wallet_router, fund_router, groupbuys_router):
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(referrals_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(forum_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(ideas_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(reviews_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(membership_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(media_router)
     purchase_fast_path.install(app, API_PREFIX)  # the flash-sale purchase route, ahead of FastAPI's layers
     _install_error_handlers(app)
@@ -153,7 +170,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
     app.add_middleware(LocaleAndLimits)
 
     install_pages(app, [accounts_pages, catalog_pages, cart_pages, orders_pages, payments_pages, flashsale_pages,
-                        wallet_pages, console_pages])
+                        wallet_pages, groupbuys_pages, forum_pages, ideas_pages, console_pages, referrals_pages,
+                        reviews_pages, membership_pages])
     return app
 
 

@@ -22,6 +22,7 @@ from fanbase.flashsale import service as flashsale
 from fanbase.flashsale.gate import Gate, InProcessGate
 from fanbase.flashsale.redis_gate import RedisGate
 from fanbase.flashsale.writer import GroupCommitWriter
+from fanbase.membership import service as membership
 from fanbase.orders.service import OrderPolicy
 from fanbase.payments.gateway import SandboxGateway
 from fanbase.ratelimit import InProcessRateLimiter, RateLimiter, make_rate_limiter
@@ -71,6 +72,7 @@ def build_context(settings: Settings, *, db: Database | None = None, clock: Cloc
     database = db or Database.from_settings(settings)
     base_clock = clock or SystemClock()
     the_clock: Clock = SandboxClock(base_clock) if settings.sandbox else base_clock
+    membership.configure(settings.zone)  # order listeners date points and growth in the store's zone
     return Context(settings=settings, db=database, clock=the_clock,
                    gateway=SandboxGateway(settings.sandbox_webhook_secret, settings.public_url),
                    secret_key=settings.resolved_secret_key(),

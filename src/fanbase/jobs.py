@@ -14,13 +14,17 @@ import httpx
 from sqlalchemy.orm import Session
 
 from fanbase import idempotency
+from fanbase.community.ideas import service as ideas
 from fanbase.context import Context
 from fanbase.flashsale import service as flashsale
 from fanbase.flashsale.redis_gate import reconcile_gates
 from fanbase.fund import service as fund
+from fanbase.membership import service as membership
 from fanbase.orders import service as orders
 from fanbase.payments import service as payments
 from fanbase.sandbox import service as sandbox
+from fanbase.social.groupbuys import service as groupbuys
+from fanbase.social.referrals import service as referrals  # noqa: F401  (pays commissions on "completed")
 
 log = logging.getLogger("fanbase.jobs")
 
@@ -28,6 +32,8 @@ Job = Callable[[Session, Context], int]
 
 JOBS: dict[str, Job] = {
     "expire_unpaid_orders": lambda s, ctx: orders.expire_unpaid(s, ctx.clock, ctx.gateway),
+    # after expiry (unpaid places freed): overdue forming groups fail, then each member's order is called off
+    "fail_expired_group_buys": lambda s, ctx: groupbuys.fail_expired(s, ctx.clock, ctx.gateway),
     "complete_delivered_orders": lambda s, ctx: orders.complete_delivered(s, ctx.clock, ctx.order_policy),
     "purge_idempotency_keys": lambda s, ctx: idempotency.purge_expired(s, ctx.clock),
     # after expiry, so that units of orders that just closed go back to their sale in the same round
@@ -39,6 +45,11 @@ JOBS: dict[str, Job] = {
     "close_ended_flash_sales": lambda s, ctx: flashsale.close_ended_sales(s, ctx.clock),
     # fund subscriptions confirmed and standard redemptions credited on their day
     "settle_fund": lambda s, ctx: fund.settle_due(s, ctx.clock, ctx.settings.zone),
+    # Mondays (store's zone): the previous week's releases, their ideas and the fans who asked for them
+    "record_ideas_digest": lambda s, ctx: ideas.record_weekly_digest(s, ctx.clock, ctx.settings.zone),
+    # 1 January (store's zone): levels from last year's growth; points of the year before last expire
+    "review_member_levels": lambda s, ctx: membership.review_levels(s, ctx.clock, ctx.settings.zone),
+    "expire_points": lambda s, ctx: membership.expire_points(s, ctx.clock, ctx.settings.zone),
 }
 
 

@@ -36,7 +36,10 @@ from fanbase.i18n import DEFAULT_LOCALE, LOCALES, N_, current_locale, gettext
 from fanbase.money import format_fen, yuan_to_fen
 
 PACKAGE = Path(__file__).parent
-PAGE_DOMAINS = ("accounts", "catalog", "cart", "orders", "payments", "flashsale", "wallet", "console")
+# a nested package's templates go by its last name: "forum/thread.html"
+PAGE_DOMAINS = ("accounts", "catalog", "cart", "orders", "payments", "flashsale", "wallet", "console",
+                "community/forum", "community/ideas", "social/groupbuys", "social/reviews", "social/referrals",
+                "membership")
 SESSION_COOKIE = "fb_session"
 VISITOR_COOKIE = "fb_visitor"
 LANG_COOKIE = "fb_lang"
@@ -151,7 +154,8 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def _environment() -> Environment:
     loader = ChoiceLoader([
         FileSystemLoader(PACKAGE / "templates"),
-        PrefixLoader({domain: FileSystemLoader(PACKAGE / domain / "templates") for domain in PAGE_DOMAINS}),
+        PrefixLoader({domain.rsplit("/", 1)[-1]: FileSystemLoader(PACKAGE / domain / "templates")
+                      for domain in PAGE_DOMAINS}),
     ])
     env = Environment(loader=loader, autoescape=select_autoescape(default=True), trim_blocks=True,
                       lstrip_blocks=True, auto_reload=False)

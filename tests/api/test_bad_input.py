@@ -50,6 +50,10 @@ PUBLIC_ROUTES = {
     ("POST", "/api/v1/sandbox-gateway/payments/{payment_id}/approve"),
     ("POST", "/api/v1/sandbox-gateway/payments/{payment_id}/decline"),
     ("GET", "/api/v1/fund/yields"),
+    ("GET", "/api/v1/boards"), ("GET", "/api/v1/boards/{slug}/threads"), ("GET", "/api/v1/threads/{thread_id}"),
+    ("GET", "/api/v1/products/{slug}/reviews"),
+    ("GET", "/api/v1/ideas"), ("GET", "/api/v1/ideas/{idea_id}"), ("GET", "/api/v1/ideas/{idea_id}/comments"),
+    ("GET", "/api/v1/releases"), ("GET", "/api/v1/releases/{release_id}"), ("GET", "/api/v1/digests/latest"),
 }
 REGISTER = {"email": "new@example.com", "password": "password-1", "name": "粉丝"}
 VARIANT = {"sku": "TVS-65", "name": "65 英寸", "price_fen": 399900, "cost_fen": 300000}
@@ -57,6 +61,9 @@ PRODUCT = {"slug": "mi-tv-s", "name": "小米电视 S", "brand": "xiaomi", "cate
            "description": "电视", "variants": [VARIANT]}
 STOCK = {"location": "main", "on_hand": 5}
 CHECKOUT = {"payment_method": "gateway", "shipping_address": ADDRESS}
+REVIEW = {"order_id": 1, "sku": "XM15-256", "rating": 5, "text": "好"}
+IDEA = {"title": "更长续航", "body": "", "product_slug": "xiaomi-15"}
+RELEASE = {"product_slug": "xiaomi-15", "version": "1.1", "released_on": "2026-11-25", "notes": "", "idea_ids": []}
 
 
 def _b64(data: bytes) -> str:
@@ -373,6 +380,148 @@ CASES = [
     invalid_as_staff("calendar-string-flag", "PUT", "/admin/fund/calendar/2026-12-01", json={"trading": "no"}),
     invalid_as_staff("calendar-long-note", "PUT", "/admin/fund/calendar/2026-12-01",
                      json={"trading": False, "note": "x" * 101}),
+    # --- share links and commissions ---------------------------------------------------------------
+    invalid("share-missing-slug", "POST", "/share-links", json={}),
+    invalid("share-slug-number", "POST", "/share-links", json={"product_slug": 7}),
+    invalid("share-slug-too-long", "POST", "/share-links", json={"product_slug": "x" * 101}),
+    invalid("share-extra-field-type", "POST", "/share-links", json={"product_slug": ["xiaomi-15"]}),
+    case("share-unknown-product", "POST", "/share-links", 404, "not_found", json={"product_slug": "nope"}),
+    case("click-unknown-code", "POST", "/share-links/NOSUCHCODE/clicks", 404, "not_found"),
+    case("click-odd-code", "POST", "/share-links/AB-CD/clicks", 404, "not_found"),
+    invalid("click-code-too-long", "POST", "/share-links/" + "A" * 33 + "/clicks"),
+    invalid("commissions-bad-cursor", "GET", "/me/commissions", params={"cursor": "!!"}),
+    invalid("commissions-zero-limit", "GET", "/me/commissions", params={"limit": 0}),
+    *(invalid_as_staff(f"commission-rate-{name}", "PUT", "/admin/commission-rates/phones", json={"rate": rate})
+      for name, rate in (("text", "abc"), ("five-decimals", "0.00001"), ("negative", "-0.01"), ("nan", "NaN"),
+                         ("infinite", "Infinity"), ("too-high", "0.51"), ("empty", ""), ("long", "0." + "0" * 20))),
+    invalid_as_staff("commission-rate-number", "PUT", "/admin/commission-rates/phones", json={"rate": 0.05}),
+    invalid_as_staff("commission-rate-missing", "PUT", "/admin/commission-rates/phones", json={}),
+    case("commission-rate-unknown-category", "PUT", "/admin/commission-rates/nope", 404, "not_found", who="admin",
+         json={"rate": "0.05"}),
+    case("commission-rate-by-customer", "PUT", "/admin/commission-rates/phones", 403, "forbidden",
+         json={"rate": "0.05"}),
+    # --- group buys -------------------------------------------------------------------------------
+    invalid_as_staff("group-offer-size-one", "POST", "/admin/group-offers",
+                     json={"sku": "BAND9", "group_price_fen": 19900, "group_size": 1}),
+    invalid_as_staff("group-offer-size-string", "POST", "/admin/group-offers",
+                     json={"sku": "BAND9", "group_price_fen": 19900, "group_size": "3"}),
+    invalid_as_staff("group-offer-not-below-price", "POST", "/admin/group-offers",
+                     json={"sku": "BAND9", "group_price_fen": 24900, "group_size": 3}),
+    invalid_as_staff("group-offer-short-limit", "POST", "/admin/group-offers",
+                     json={"sku": "BAND9", "group_price_fen": 19900, "group_size": 3, "time_limit_seconds": 1}),
+    case("group-offer-unknown-sku", "POST", "/admin/group-offers", 404, "not_found", who="admin",
+         json={"sku": "NOPE", "group_price_fen": 100, "group_size": 3}),
+    case("group-offer-by-customer", "POST", "/admin/group-offers", 403, "forbidden",
+         json={"sku": "BAND9", "group_price_fen": 19900, "group_size": 3}),
+    invalid("group-start-no-offer", "POST", "/group-buys", json=CHECKOUT),
+    invalid("group-start-offer-string", "POST", "/group-buys", json=CHECKOUT | {"offer_id": "1"}),
+    invalid("group-start-bad-method", "POST", "/group-buys",
+            json=CHECKOUT | {"offer_id": 1, "payment_method": "cash"}),
+    case("group-start-unknown-offer", "POST", "/group-buys", 404, "not_found", json=CHECKOUT | {"offer_id": 999}),
+    case("group-join-unknown-group", "POST", "/group-buys/999/join", 404, "not_found", json=CHECKOUT),
+    invalid("group-join-bad-address", "POST", "/group-buys/1/join", json=address(phone="abc")),
+    invalid("group-join-bad-id", "POST", "/group-buys/0/join", json=CHECKOUT),
+    invalid("group-get-bad-id", "GET", "/group-buys/abc"),
+    # --- reviews and membership points -----------------------------------------------------------
+    *(invalid(f"review-{name}", "POST", "/products/xiaomi-15/reviews", json=REVIEW | change)
+      for name, change in (("rating-zero", {"rating": 0}), ("rating-six", {"rating": 6}),
+                           ("rating-string", {"rating": "5"}), ("rating-float", {"rating": 4.5}),
+                           ("text-empty", {"text": ""}), ("text-too-long", {"text": "好" * 2001}),
+                           ("order-zero", {"order_id": 0}), ("order-string", {"order_id": "1"}),
+                           ("sku-empty", {"sku": ""}), ("text-nul", {"text": "a\x00b"}))),
+    invalid("review-missing-text", "POST", "/products/xiaomi-15/reviews",
+            json={k: v for k, v in REVIEW.items() if k != "text"}),
+    case("review-not-received", "POST", "/products/xiaomi-15/reviews", 403, "forbidden", json=REVIEW),
+    case("review-unknown-product", "POST", "/products/nope/reviews", 404, "not_found", json=REVIEW),
+    case("review-without-token", "POST", "/products/xiaomi-15/reviews", 401, "unauthorized", json=REVIEW, who=None),
+    invalid("reviews-bad-cursor", "GET", "/products/xiaomi-15/reviews", params={"cursor": "!!"}, who=None),
+    invalid("reviews-zero-limit", "GET", "/products/xiaomi-15/reviews", params={"limit": 0}, who=None),
+    case("reviews-unknown-product", "GET", "/products/nope/reviews", 404, "not_found", who=None),
+    case("helpful-unknown-review", "POST", "/reviews/999/helpful", 404, "not_found"),
+    invalid("helpful-bad-id", "POST", "/reviews/0/helpful"),
+    invalid("checkout-points-negative", "POST", "/checkout", json=CHECKOUT | {"points": -1}),
+    invalid("checkout-points-string", "POST", "/checkout", json=CHECKOUT | {"points": "100"}),
+    invalid("checkout-points-float", "POST", "/checkout", json=CHECKOUT | {"points": 1.5}),
+    case("checkout-points-not-held", "POST", "/checkout", 409, "insufficient_funds", json=CHECKOUT | {"points": 100}),
+    # --- forum ------------------------------------------------------------------------------------
+    case("forum-threads-unknown-board", "GET", "/boards/nope/threads", 404, "not_found", who=None),
+    invalid("forum-threads-bad-cursor", "GET", "/boards/nope/threads", params={"cursor": "!!"}, who=None),
+    invalid("forum-threads-long-slug", "GET", "/boards/" + "x" * 65 + "/threads", who=None),
+    case("forum-thread-unknown", "GET", "/threads/999999", 404, "not_found", who=None),
+    invalid("forum-thread-bad-id", "GET", "/threads/0", who=None),
+    invalid("forum-thread-bad-cursor", "GET", "/threads/1", params={"cursor": "!!"}, who=None),
+    case("forum-start-unknown-board", "POST", "/boards/nope/threads", 404, "not_found",
+         json={"title": "t", "body": "b"}),
+    invalid("forum-start-blank-title", "POST", "/boards/nope/threads", json={"title": "  ", "body": "b"}),
+    invalid("forum-start-long-title", "POST", "/boards/nope/threads", json={"title": "t" * 151, "body": "b"}),
+    invalid("forum-start-body-number", "POST", "/boards/nope/threads", json={"title": "t", "body": 1}),
+    invalid("forum-start-no-body", "POST", "/boards/nope/threads", json={"title": "t"}),
+    invalid("forum-start-nul", "POST", "/boards/nope/threads", json={"title": "t", "body": "a\x00b"}),
+    case("forum-reply-unknown-thread", "POST", "/threads/999999/posts", 404, "not_found", json={"body": "b"}),
+    invalid("forum-reply-too-long", "POST", "/threads/1/posts", json={"body": "x" * 10_001}),
+    case("forum-read-unknown-thread", "POST", "/threads/999999/reads", 404, "not_found"),
+    case("forum-like-unknown-post", "POST", "/posts/999999/likes", 404, "not_found"),
+    case("forum-unlike-not-liked", "DELETE", "/posts/999999/likes", 404, "not_found"),
+    invalid("forum-report-no-reason", "POST", "/posts/1/reports", json={}),
+    invalid("forum-report-long-reason", "POST", "/posts/1/reports", json={"reason": "x" * 501}),
+    case("forum-mention-unknown", "POST", "/me/mentions/999999/read", 404, "not_found"),
+    invalid_as_staff("forum-board-bad-slug", "POST", "/admin/forum/boards", json={"slug": "Not OK", "name": "x"}),
+    invalid_as_staff("forum-board-no-name", "POST", "/admin/forum/boards", json={"slug": "ok"}),
+    invalid_as_staff("forum-board-reserved", "POST", "/admin/forum/boards", json={"slug": "threads", "name": "x"}),
+    invalid_as_staff("forum-suspend-no-offset", "PUT", "/admin/forum/members/1/suspension",
+                     json={"until": "2027-01-01T00:00:00"}),
+    invalid_as_staff("forum-suspend-past", "PUT", "/admin/forum/members/1/suspension",
+                     json={"until": "2020-01-01T00:00:00+08:00"}),
+    invalid_as_staff("forum-suspend-not-a-date", "PUT", "/admin/forum/members/1/suspension", json={"until": 5}),
+    case("forum-suspend-unknown", "PUT", "/admin/forum/members/999999/suspension", 404, "not_found", who="admin",
+         json={"until": "2027-01-01T00:00:00+08:00"}),
+    case("forum-lift-unknown", "DELETE", "/admin/forum/members/999999/suspension", 404, "not_found", who="admin"),
+    case("forum-lock-unknown", "POST", "/admin/forum/threads/999999/lock", 404, "not_found", who="admin"),
+    case("forum-hide-unknown", "POST", "/admin/forum/posts/999999/hide", 404, "not_found", who="admin"),
+    case("forum-confirm-unknown", "POST", "/admin/forum/reports/999999/confirm", 404, "not_found", who="admin"),
+    invalid_as_staff("forum-reports-bad-status", "GET", "/admin/forum/reports", params={"status": "all"}),
+    case("forum-lock-by-customer", "POST", "/admin/forum/threads/1/lock", 403, "forbidden"),
+    # --- ideas and releases ------------------------------------------------------------------------
+    *(invalid(f"idea-{name}", "POST", "/ideas", json=IDEA | change)
+      for name, change in (("title-short", {"title": "ab"}), ("title-blank", {"title": "     "}),
+                           ("title-long", {"title": "x" * 121}), ("title-number", {"title": 123}),
+                           ("title-nul", {"title": "abc\x00"}), ("body-long", {"body": "x" * 5001}),
+                           ("unknown-product", {"product_slug": "nope"}), ("product-list", {"product_slug": []}))),
+    invalid("idea-no-product", "POST", "/ideas", json={"title": "更长续航"}),
+    case("idea-by-staff", "POST", "/ideas", 403, "forbidden", who="admin", json=IDEA),
+    case("idea-unknown", "GET", "/ideas/999999", 404, "not_found", who=None),
+    invalid("idea-bad-id", "GET", "/ideas/0", who=None),
+    invalid("ideas-bad-status", "GET", "/ideas", params={"status": "done"}, who=None),
+    invalid("ideas-bad-sort", "GET", "/ideas", params={"sort": "random"}, who=None),
+    invalid("ideas-bad-cursor", "GET", "/ideas", params={"cursor": "!!"}, who=None),
+    invalid("ideas-zero-limit", "GET", "/ideas", params={"limit": 0}, who=None),
+    case("vote-unknown-idea", "POST", "/ideas/999999/votes", 404, "not_found"),
+    invalid("vote-bad-id", "POST", "/ideas/abc/votes"),
+    case("unvote-unknown-idea", "DELETE", "/ideas/999999/votes", 404, "not_found"),
+    invalid("comment-empty", "POST", "/ideas/1/comments", json={"body": ""}),
+    invalid("comment-long", "POST", "/ideas/1/comments", json={"body": "x" * 2001}),
+    case("comment-unknown-idea", "POST", "/ideas/999999/comments", 404, "not_found", json={"body": "嗯"}),
+    invalid_as_staff("idea-status-unknown", "PATCH", "/admin/ideas/1", json={"status": "done"}),
+    invalid_as_staff("idea-status-missing", "PATCH", "/admin/ideas/1", json={}),
+    invalid_as_staff("idea-duplicate-of-string", "PATCH", "/admin/ideas/1",
+                     json={"status": "duplicate", "duplicate_of": "2"}),
+    case("idea-status-unknown-idea", "PATCH", "/admin/ideas/999999", 404, "not_found", who="admin",
+         json={"status": "planned"}),
+    case("idea-status-by-customer", "PATCH", "/admin/ideas/1", 403, "forbidden", json={"status": "planned"}),
+    *(invalid_as_staff(f"release-{name}", "POST", "/admin/releases", json=RELEASE | change)
+      for name, change in (("bad-date", {"released_on": "2026-02-30"}), ("date-format", {"released_on": "26-1-1"}),
+                           ("date-number", {"released_on": 20261125}), ("ancient", {"released_on": "1999-12-31"}),
+                           ("blank-version", {"version": "  "}), ("long-version", {"version": "v" * 41}),
+                           ("ids-string", {"idea_ids": "1,2"}), ("ids-zero", {"idea_ids": [0]}),
+                           ("ids-twice", {"idea_ids": [1, 1]}), ("ids-too-many", {"idea_ids": list(range(1, 202))}),
+                           ("unknown-idea", {"idea_ids": [999999]}), ("unknown-product", {"product_slug": "nope"}),
+                           ("long-notes", {"notes": "x" * 10_001}))),
+    case("release-by-customer", "POST", "/admin/releases", 403, "forbidden", json=RELEASE),
+    case("release-unknown", "GET", "/releases/999999", 404, "not_found", who=None),
+    invalid("releases-bad-cursor", "GET", "/releases", params={"cursor": "!!"}, who=None),
+    case("notification-unknown", "POST", "/me/notifications/999999/read", 404, "not_found"),
+    invalid("notifications-bad-cursor", "GET", "/me/notifications", params={"cursor": "!!"}),
+    case("digest-none-yet", "GET", "/digests/latest", 404, "not_found", who=None),
     # --- anything ---------------------------------------------------------------------------------
     case("body-too-large", "PUT", "/cart/items/XM15-512", 413, "payload_too_large",
          content=b'{"quantity": 1, "pad": "' + b"x" * 1_100_000 + b'"}', headers=JSON),
@@ -511,7 +660,11 @@ def _operations(world: World) -> list[tuple[str, str]]:
 def _concrete(path: str, world: World) -> str:
     return (path.replace("{order_id}", str(world.own_order)).replace("{sku}", "BAND9")
             .replace("{slug}", "xiaomi-15").replace("{payment_id}", "pay_nope")
-            .replace("{sale_id}", "1").replace("{customer_id}", str(world.fan_id)).replace("{day}", "2026-12-01"))
+            .replace("{sale_id}", "1").replace("{customer_id}", str(world.fan_id)).replace("{day}", "2026-12-01")
+            .replace("{group_id}", "1").replace("{code}", "NOSUCHCODE").replace("{category}", "phones")
+            .replace("{review_id}", "1").replace("{thread_id}", "1").replace("{post_id}", "1")
+            .replace("{report_id}", "1").replace("{mention_id}", "1").replace("{idea_id}", "1")
+            .replace("{release_id}", "1").replace("{notification_id}", "1").replace("{user_id}", str(world.fan_id)))
 
 
 def test_every_private_route_needs_a_token(world: World, db: Database) -> None:

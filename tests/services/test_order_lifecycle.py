@@ -24,6 +24,7 @@ from fanbase.errors import Conflict
 from fanbase.inventory import service as inventory
 from fanbase.inventory.models import ALLOCATED, FULFILLED, RELEASED, Allocation
 from fanbase.ledger import service as ledger
+from fanbase.membership import service as membership
 from fanbase.orders import service as orders
 from fanbase.orders.models import (
     CANCELLED,
@@ -179,7 +180,9 @@ EFFECTS: dict[tuple[str, str], tuple[tuple[int, int], str, dict[str, int]]] = {
     (PAID, REFUNDED): ((0, -QUANTITY), RELEASED, _REFUND),
     (SHIPPED, DELIVERED): ((0, 0), FULFILLED, {}),
     (SHIPPED, REFUNDED): ((0, 0), FULFILLED, _REFUND),  # the goods left: no stock comes back
-    (DELIVERED, COMPLETED): ((0, 0), FULFILLED, {}),
+    # membership: 1 point per yuan paid, earned on completion (a marketing expense owed as points)
+    (DELIVERED, COMPLETED): ((0, 0), FULFILLED, {ledger.POINTS_LIABILITY.code: TOTAL // 100,
+                                                 membership.POINTS_EXPENSE.code: TOTAL // 100}),
     (DELIVERED, REFUNDED): ((0, 0), FULFILLED, _REFUND),
 }
 
@@ -193,7 +196,8 @@ def test_every_allowed_transition_has_a_service_move_and_an_expectation() -> Non
 def _ledger_delta(before: dict[str, int], after: dict[str, int], customer_id: int) -> dict[str, int]:
     """Normal-side changes of the order's accounts (the customer's wallet is called ``wallet``)."""
     specs = {spec.code: spec for spec in (ledger.SALES_REVENUE, ledger.REFUNDS, ledger.GATEWAY_CLEARING,
-                                          ledger.UNAPPLIED_PAYMENTS, ledger.customer_wallet(customer_id))}
+                                          ledger.UNAPPLIED_PAYMENTS, ledger.customer_wallet(customer_id),
+                                          ledger.POINTS_LIABILITY, membership.POINTS_EXPENSE)}
     delta = {}
     for code in set(before) | set(after):
         change = after.get(code, 0) - before.get(code, 0)

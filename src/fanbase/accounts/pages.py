@@ -26,6 +26,7 @@ from fanbase.pages import (
     sign_out,
     visitor,
 )
+from fanbase.social.referrals import pages as referrals_pages
 
 router = APIRouter()
 Next = Annotated[str | None, Query(max_length=500)]
@@ -57,7 +58,8 @@ async def register(request: Request) -> Response:
         return _again(request, "accounts/register.html", _("Create your account"), fields, _problems(exc))
     except DomainError as exc:
         return _again(request, "accounts/register.html", _("Create your account"), fields, message(exc))
-    return sign_in(request, redirect(request, target, notice=_("Welcome to Fanbase!")), token)
+    response = sign_in(request, redirect(request, target, notice=_("Welcome to Fanbase!")), token)
+    return await referrals_pages.claim_clicks(request, response, token)  # share links opened before
 
 
 @router.get("/login")
@@ -81,7 +83,7 @@ async def login(request: Request) -> Response:
         token = await run_in_threadpool(work)
     except (ValidationError, DomainError):
         return _again(request, "accounts/login.html", _("Log in"), fields, _("Wrong email or password"))
-    return sign_in(request, redirect(request, target), token)
+    return await referrals_pages.claim_clicks(request, sign_in(request, redirect(request, target), token), token)
 
 
 @router.post("/logout")

@@ -212,3 +212,17 @@ def names_of(session: Session, user_ids: set[int]) -> dict[int, str]:
     if not user_ids:
         return {}
     return {uid: name for uid, name in session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))}
+
+
+def user_ids_by_handle(session: Session, handle: str, *, limit: int = 2) -> list[int]:
+    """Who ``@handle`` names (forum mentions): the people whose e-mail address starts ``handle@``, else
+    those whose display name is ``handle`` (both case-insensitive); at most ``limit`` ids."""
+    handle = handle.strip().lower()
+    if not handle:
+        return []
+    by_email = list(session.scalars(select(User.id).where(User.email.startswith(handle + "@", autoescape=True))
+                                    .order_by(User.id).limit(limit)))
+    if by_email:
+        return by_email
+    return list(session.scalars(select(User.id).where(func.lower(User.name) == handle).order_by(User.id)
+                                .limit(limit)))

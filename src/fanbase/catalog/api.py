@@ -17,6 +17,7 @@ from fanbase.context import Context
 from fanbase.i18n import current_locale
 from fanbase.inventory.service import available_by_sku
 from fanbase.pagination import page_request
+from fanbase.social.reviews import service as reviews
 from fanbase.web import Ctx, FastJSONResponse, InputModel, Staff
 
 router = APIRouter(tags=["catalogue"])
@@ -45,6 +46,11 @@ class VariantOut(BaseModel):
     available: int
 
 
+class RatingOut(BaseModel):
+    average: str | None = Field(description="mean stars, one decimal (\"4.3\"); null without reviews")
+    count: int
+
+
 class ProductDetail(BaseModel):
     id: int
     slug: str
@@ -55,6 +61,7 @@ class ProductDetail(BaseModel):
     category: str
     image_url: str
     variants: list[VariantOut]
+    rating: RatingOut
 
 
 class VariantIn(InputModel):
@@ -94,7 +101,8 @@ def summary(product: Product) -> ProductSummary:
                           price_fen=service.lowest_price(product), image_url=image_url(product))
 
 
-def detail(ctx: Context, product: Product, available: dict[str, int]) -> dict[str, object]:
+def detail(ctx: Context, product: Product, available: dict[str, int],
+           rating: reviews.Rating | None = None) -> dict[str, object]:
     english = _english()
     return {
         "id": product.id, "slug": product.slug, "name": _name(product), "name_en": product.name_en,
@@ -102,6 +110,7 @@ def detail(ctx: Context, product: Product, available: dict[str, int]) -> dict[st
         "brand": product.brand.slug, "category": product.category.slug, "image_url": image_url(product),
         "variants": [{"sku": v.sku, "name": v.name_en if english and v.name_en else v.name,
                       "price_fen": v.price_fen, "available": available.get(v.sku, 0)} for v in product.variants],
+        "rating": {"average": rating.average if rating else None, "count": rating.count if rating else 0},
     }
 
 
@@ -129,7 +138,7 @@ def _product_page(ctx: Context, slug: str) -> bytes:
     with ctx.db.read() as session:
         product = service.get_product(session, slug)
         available = available_by_sku(session, [v.sku for v in product.variants])
-        return orjson.dumps(detail(ctx, product, available))
+        return orjson.dumps(detail(ctx, product, available, reviews.rating_of(session, product.id)))
 
 
 @router.post("/admin/products", status_code=201, response_model=ProductDetail)

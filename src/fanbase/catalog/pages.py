@@ -15,6 +15,9 @@ from fanbase.i18n import gettext as _
 from fanbase.inventory.service import available_by_sku
 from fanbase.pages import ctx_of, for_visitors, named, render
 from fanbase.pagination import PageRequest, page_request
+from fanbase.social.groupbuys.pages import offers_panel
+from fanbase.social.referrals import pages as referrals_pages
+from fanbase.social.reviews import service as reviews
 
 router = APIRouter()
 FEATURED = 8
@@ -66,8 +69,11 @@ def _listing(request: Request, q: str | None, brand: str | None, category: str |
 
 @router.get("/products/{slug}")
 async def product_page(request: Request, slug: Annotated[str, Path(max_length=100)],
-                       sku: Annotated[str | None, Query(max_length=64)] = None) -> Response:
-    return await for_visitors(request, lambda: _product_page(request, slug, sku))
+                       sku: Annotated[str | None, Query(max_length=64)] = None,
+                       ref: Annotated[str | None, Query(max_length=32)] = None) -> Response:
+    page = await for_visitors(request, lambda: _product_page(request, slug, sku))
+    # a share link (``?ref=CODE``): a click for a signed-in customer, else kept until they sign in
+    return await referrals_pages.note_ref(request, page, ref) if ref and page.status_code == 200 else page
 
 
 def _product_page(request: Request, slug: str, sku: str | None) -> Response:
@@ -80,4 +86,7 @@ def _product_page(request: Request, slug: str, sku: str | None) -> Response:
         return render(request, "catalog/product.html", title=named(product),
                       description=named(product, "description")[:200], og_type="product",
                       image=str(request.base_url).rstrip("/") + image_url(product), product=product,
-                      available=available, chosen=chosen, image_url=image_url)
+                      available=available, chosen=chosen, image_url=image_url,
+                      rating=reviews.rating_of(session, product.id),
+                      reviews=reviews.recent_reviews(session, product.id),
+                      group_offers=offers_panel(session, [v.sku for v in product.variants]))

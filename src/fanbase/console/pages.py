@@ -37,6 +37,7 @@ from fanbase.orders.models import DELIVERED, PAID, SHIPPED
 from fanbase.orders.pages import EVENT_LABELS, METHOD_LABELS, STATUS_LABELS
 from fanbase.pages import Work, ctx_of, render, signed_in, write, yuan_field
 from fanbase.pagination import page_request
+from fanbase.social.groupbuys import service as groupbuys
 from fanbase.wallet import service as wallet
 from fanbase.wallet.pages import TIER_NAMES, tier_rules, yield_chart
 
@@ -329,6 +330,34 @@ async def end_sale(request: Request, sale_id: SaleId) -> Response:
     return await write(request, f"/console/flash-sales/{sale_id}", _("The flash sale is ended"), work,
                        who=lambda r: staff(r, WRITER),
                        after=lambda: ctx.broadcast.publish(FLASH_SALE_CHANGED, str(sale_id)))  # every process
+
+
+# --- group buys -------------------------------------------------------------------------------------
+
+
+@router.get("/console/group-offers")
+def group_offers(request: Request) -> Response:
+    staff(request)
+    ctx = ctx_of(request)
+    with ctx.db.read() as session:
+        return _page(request, "group_offers.html", _("Group buys"), "group-offers",
+                     offers=groupbuys.list_offers(session))
+
+
+@router.post("/console/group-offers")
+async def create_group_offer(request: Request) -> Response:
+    ctx = ctx_of(request)
+
+    def work(session: Session, who: Principal, fields: dict[str, str]) -> None:
+        groupbuys.create_offer(
+            session, ctx.clock, sku=_text(fields, "sku", 64), group_price_fen=yuan_field(fields, "price"),
+            group_size=_whole(fields, "group_size", groupbuys.MIN_SIZE, groupbuys.MAX_SIZE),
+            time_limit_seconds=60 * _whole(fields, "time_limit_minutes", groupbuys.MIN_TIME_LIMIT // 60,
+                                           groupbuys.MAX_TIME_LIMIT // 60),
+            actor_id=who.user_id)
+
+    return await _write(request, "/console/group-offers", _("The group offer is created"), work,
+                        changed="group_offer")  # product pages show the offers
 
 
 # --- the money-market fund --------------------------------------------------------------------------

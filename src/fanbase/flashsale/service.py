@@ -152,6 +152,11 @@ def is_reserved(session: Session, sale_id: int, customer_id: int) -> bool:
                                                        Reservation.customer_id == customer_id)) is not None
 
 
+def has_reserved(session: Session, customer_id: int) -> bool:
+    """Has this fan ever reserved a launch (membership's "early reserver" badge)?"""
+    return session.scalar(select(Reservation.id).where(Reservation.customer_id == customer_id).limit(1)) is not None
+
+
 # --- purchase tokens: issued only once the sale is live, so nobody can pre-script the buy ------------
 
 

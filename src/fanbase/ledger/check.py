@@ -10,6 +10,7 @@ from fanbase.fund import service as fund
 from fanbase.ledger import service as ledger
 from fanbase.orders import service as orders
 from fanbase.payments import service as payments
+from fanbase.social.referrals import service as referrals
 from fanbase.wallet import service as wallet
 
 
@@ -19,6 +20,6 @@ def problems(session: Session) -> list[str]:
     found += [f"paid {reference} has no ledger transaction"
               for reference in ledger.references_without_transactions(session, orders.paid_order_references(session))]
     expected = (payments.expected_ledger_keys(session) + wallet.expected_ledger_keys(session)
-                + fund.expected_ledger_keys(session))
+                + fund.expected_ledger_keys(session) + referrals.expected_ledger_keys(session))
     found += [f"missing ledger transaction {key}" for key in ledger.keys_without_transactions(session, expected)]
     return found

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from fanbase.accounts.service import require_staff
 from fanbase.context import Context
+from fanbase.membership.service import POINT_FEN
 from fanbase.orders import service
 from fanbase.orders.models import Order
 from fanbase.pagination import page_request
@@ -41,6 +42,8 @@ class AddressIn(InputModel):
 class CheckoutIn(InputModel):
     payment_method: PaymentMethod
     shipping_address: AddressIn
+    points: int = Field(default=0, ge=0, le=10**10,
+                        description="membership points to spend: 100 points = 1 CNY off, at most the order total")
 
 
 class PayIn(InputModel):
@@ -78,6 +81,8 @@ class OrderOut(BaseModel):
     payment: PaymentOut | None = None
     shipping_address: dict[str, str]
     events: list[OrderEventOut]
+    points_redeemed: int = Field(default=0, description="membership points spent on the order")
+    discount_fen: int = Field(default=0, description="taken off the lines' prices by the points")
 
 
 class OrderList(BaseModel):
@@ -96,6 +101,8 @@ def order_out(ctx: Context, order: Order | service.PlacedOrder, payment: Payment
         {"id": payment.id, "status": payment.status, "pay_url": payment.pay_url},
         "shipping_address": order.shipping_address,
         "events": [{"kind": e.kind, "status": e.status, "at": iso(ctx, e.at)} for e in order.events],
+        "points_redeemed": getattr(order, "points_discount_fen", 0) // POINT_FEN,
+        "discount_fen": getattr(order, "points_discount_fen", 0),
     }
 
 
@@ -110,7 +117,7 @@ async def checkout(body: CheckoutIn, request: Request, caller: CurrentCaller, ct
     def work(session: Session) -> tuple[int, Any]:
         order = service.checkout(session, ctx.clock, ctx.gateway, ctx.order_policy, customer_id=caller.user_id,
                                  payment_method=body.payment_method,
-                                 shipping_address=body.shipping_address.model_dump())
+                                 shipping_address=body.shipping_address.model_dump(), points=body.points)
         return 201, _one(ctx, session, order)
 
     return await idempotent_post(request, caller, idempotency_key, work)

@@ -46,6 +46,9 @@ class Order(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+    # membership points spent on this order (100 points = 1 CNY, 1 point = 1 fen): ``total_fen`` is what the
+    # customer pays after them; the lines keep their prices
+    points_discount_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     # loaded when used (lists ask for them with selectinload), so status changes read one row
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id")

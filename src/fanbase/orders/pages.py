@@ -15,15 +15,17 @@ from fanbase import idempotency
 from fanbase.accounts.service import Principal
 from fanbase.cart import service as cart_service
 from fanbase.context import Context
-from fanbase.errors import DomainError
+from fanbase.errors import DomainError, ValidationFailed
 from fanbase.fund import service as fund
 from fanbase.i18n import N_
 from fanbase.i18n import gettext as _
+from fanbase.membership import service as membership
 from fanbase.orders import service
 from fanbase.orders.api import AddressIn
 from fanbase.orders.models import PAYMENT_METHODS, PENDING_PAYMENT
 from fanbase.pages import ctx_of, form, message, redirect, render, signed_in, write
 from fanbase.pagination import page_request
+from fanbase.social.reviews import service as reviews
 from fanbase.wallet import service as wallet
 
 router = APIRouter()
@@ -58,7 +60,8 @@ def _available(ctx: Context, session: Session, customer_id: int) -> dict[str, in
     zone = ctx.settings.zone
     units = fund.holding(session, ctx.clock, zone, customer_id).balance_fen
     return {"wallet": wallet.balance(session, customer_id),
-            "fund": min(units, fund.instant_left(session, ctx.clock, zone, customer_id))}
+            "fund": min(units, fund.instant_left(session, ctx.clock, zone, customer_id)),
+            "points": membership.points_of(session, ctx.clock, zone, customer_id)}
 
 
 def _checkout_form(request: Request, cart: cart_service.Cart, available: dict[str, int], values: dict[str, str],
@@ -86,7 +89,7 @@ async def place(request: Request) -> Response:
     def work(session: Session) -> tuple[int, Any]:
         order = service.checkout(session, ctx.clock, ctx.gateway, ctx.order_policy, customer_id=customer.user_id,
                                  payment_method=method if method in PAYMENT_METHODS else "",
-                                 shipping_address=address.model_dump())
+                                 shipping_address=address.model_dump(), points=_points(fields))
         session.flush()
         payment = service.current_payment(session, order)
         return 201, {"id": order.id, "payment_id": payment.id if payment and payment.gateway else None}
@@ -103,6 +106,13 @@ async def place(request: Request) -> Response:
     if placed.get("payment_id"):
         return redirect(request, f"/sandbox-gateway/pay/{placed['payment_id']}")
     return redirect(request, f"/orders/{placed['id']}", notice=_("Thank you! Your order is placed."))
+
+
+def _points(fields: dict[str, str]) -> int:
+    raw = fields.get("points", "").strip() or "0"
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        raise ValidationFailed(N_("Enter the points to spend as a whole number"))
+    return int(raw)
 
 
 @router.get("/orders")
@@ -127,7 +137,8 @@ def order_page(request: Request, order_id: OrderId) -> Response:
         return render(request, "orders/order.html", title=_("Order {number}", number=order.number), order=order,
                       payment=payment, waiting=waiting, pay_at_bank=pay_at_bank, statuses=STATUS_LABELS,
                       events=EVENT_LABELS, methods=METHOD_LABELS,
-                      cancellable=order.status in (PENDING_PAYMENT, "paid"))
+                      cancellable=order.status in (PENDING_PAYMENT, "paid"),
+                      reviewable=reviews.reviewable_lines(session, order))
 
 
 @router.post("/orders/{order_id}/pay")

@@ -62,7 +62,7 @@ class Line:
 
 
 def checkout(session: Session, clock: Clock, gateway: PaymentGateway, policy: OrderPolicy, *, customer_id: int,
-             payment_method: str, shipping_address: dict[str, str]) -> Order:
+             payment_method: str, shipping_address: dict[str, str], points: int = 0) -> Order:
     """Turn the cart into an order: stock for every line is held in the same transaction, or nothing is."""
     cart = cart_service.get_cart(session, customer_id)
     if not cart.lines:
@@ -70,15 +70,16 @@ def checkout(session: Session, clock: Clock, gateway: PaymentGateway, policy: Or
     lines = [Line(sku=x.sku, quantity=x.quantity, unit_price_fen=x.unit_price_fen, name=x.title) for x in cart.lines]
     cart_service.remove_ordered(session, customer_id, [x.sku for x in lines])
     return create_order(session, clock, gateway, policy, customer_id=customer_id, lines=lines,
-                        payment_method=payment_method, shipping_address=shipping_address)
+                        payment_method=payment_method, shipping_address=shipping_address, points=points)
 
 
 def create_order(session: Session, clock: Clock, gateway: PaymentGateway, policy: OrderPolicy, *,
                  customer_id: int, lines: Sequence[Line], payment_method: str, shipping_address: dict[str, str],
                  source: str = "cart", allocate_stock: bool = True,
-                 payment_window: timedelta | None = None) -> Order:
+                 payment_window: timedelta | None = None, points: int = 0) -> Order:
     """Create a ``pending_payment`` order and start paying it. Other domains (flash sales) call this
-    with their own price and without allocating from general stock."""
+    with their own price and without allocating from general stock. ``points``: membership points to spend
+    (the redeemer registered by membership takes at most the total off ``total_fen``)."""
     if payment_method not in PAYMENT_METHODS:
         raise ValidationFailed("Unknown payment method {method}", method=payment_method)
     now = clock.now()
@@ -91,7 +92,13 @@ def create_order(session: Session, clock: Clock, gateway: PaymentGateway, policy
     session.add(order)
     session.flush()
     order.number = order_number(now.astimezone(policy.zone).strftime("%Y%m%d"), order.id)
-    _event(session, clock, order, "created", detail={"total_fen": total, "source": source})
+    if points:
+        if _points_redeemer is None:
+            raise ValidationFailed("Points cannot be redeemed here")
+        discount = _points_redeemer(session, clock, order, points)
+        if discount:
+            order.total_fen, order.points_discount_fen = total - discount, discount
+    _event(session, clock, order, "created", detail={"total_fen": order.total_fen, "source": source})
     start_payment(session, clock, gateway, order, payment_method, policy.zone, new_order=True)
     if allocate_stock:
         # Last on purpose: the stock rows of a popular SKU are what concurrent checkouts queue on, so
@@ -236,7 +243,7 @@ def start_payment(session: Session, clock: Clock, gateway: PaymentGateway, order
     InsufficientFunds / Conflict ``limit_exceeded`` (the caller's transaction then rolls back)."""
     if method not in PAYMENT_METHODS:
         raise ValidationFailed("Unknown payment method {method}", method=method)
-    if method == "gateway":
+    if method == "gateway" and order.total_fen > 0:
         payments.start_gateway_payment(session, clock, gateway, purpose=PURPOSE, reference_id=order.id,
                                        customer_id=order.customer_id, amount_fen=order.total_fen,
                                        replaces_pending=not new_order)
@@ -244,6 +251,10 @@ def start_payment(session: Session, clock: Clock, gateway: PaymentGateway, order
     if not new_order:
         for pending in payments.pending_payments(session, PURPOSE, order.id):
             payments.cancel_payment(session, clock, gateway, pending)
+    if order.total_fen == 0:  # points paid it all: nothing to take from a balance
+        _transition(session, clock, order, PENDING_PAYMENT, PAID, "paid", detail={"method": method},
+                    also={"payment_method": method, "paid_at": clock.now()})
+        return
     paid_from = wallet.pay if method == "wallet" else partial(fund.pay, order_id=order.id)
     paid_from(session, clock, zone, customer_id=order.customer_id, amount_fen=order.total_fen,
               key=f"order:{order.id}:pay:{method}", memo=f"order {order.number}", reference=reference(order))
@@ -325,7 +336,7 @@ def _refund(session: Session, clock: Clock, gateway: PaymentGateway, order: Orde
     captured = payments.captured_payment(session, PURPOSE, order.id)
     if captured is not None:
         payments.refund_gateway_payment(session, clock, gateway, captured, ledger.REFUNDS)
-    else:
+    elif order.total_fen > 0:
         # paid from a balance: the money goes back to the customer's wallet
         wallet = ledger.customer_wallet(order.customer_id)
         ledger.post(session, clock, key=f"order:{order.id}:refund", kind="refund", memo=f"order {order.number}",
@@ -357,6 +368,23 @@ def refund(session: Session, clock: Clock, gateway: PaymentGateway, *, order_id:
     _refund(session, clock, gateway, order, order.status, REFUNDED, actor_id=actor_id)
     _audit(session, clock, actor_id, "order.refund", order)
     return order
+
+
+def call_off(session: Session, clock: Clock, gateway: PaymentGateway, *, order_id: int) -> str | None:
+    """Another domain's rule calls an order off (a group buy that failed): an unpaid order is cancelled and
+    frees its stock; a paid one, not shipped, is refunded in full to where it was paid from. The order row is
+    locked first. Returns the new status, or None when the order is already past both (so a retry does
+    nothing twice)."""
+    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update(key_share=True)
+                           .execution_options(populate_existing=True))
+    if order is None:
+        raise NotFound("No such order")
+    if order.status == PENDING_PAYMENT:
+        return CANCELLED if _close_unpaid(session, clock, gateway, order, "cancelled", actor_id=None) else None
+    if order.status == PAID:
+        _refund(session, clock, gateway, order, PAID, REFUNDED, actor_id=None)
+        return REFUNDED
+    return None
 
 
 def _audit(session: Session, clock: Clock, actor_id: int, action: str, order: Order) -> None:
@@ -472,6 +500,15 @@ def _try_transition(session: Session, clock: Clock, order: Order, old: str, new:
 
 
 OrderListener = Callable[[Session, Clock, Order], None]
+PointsRedeemer = Callable[[Session, Clock, Order, int], int]
+_points_redeemer: PointsRedeemer | None = None
+
+
+def register_points_redeemer(redeemer: PointsRedeemer) -> None:
+    """Membership spends points on a new order (before it is paid): ``redeemer(session, clock, order, points)``
+    answers the discount in fen, at most ``order.total_fen``, or raises to refuse the checkout."""
+    global _points_redeemer
+    _points_redeemer = redeemer
 _LISTENERS: dict[str, list[OrderListener]] = {}
 
 

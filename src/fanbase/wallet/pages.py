@@ -39,7 +39,8 @@ TIER_RULES = {1: (N_("Payments and withdrawals up to {cap} in all"), wallet.LIFE
 KIND_LABELS = {"top_up": N_("Top-up"), "wallet_payment": N_("Payment"), "withdrawal": N_("Withdrawal to bank card"),
                "fund_subscription": N_("Into the money-market fund"),
                "fund_redemption_instant": N_("Instant redemption"),
-               "fund_redemption_credit": N_("Standard redemption credited"), "refund": N_("Refund")}
+               "fund_redemption_credit": N_("Standard redemption credited"), "refund": N_("Refund"),
+               "commission": N_("Share commission"), "commission_reversal": N_("Share commission reversed")}
 REDEEM_MODES = {INSTANT: N_("Instant: in your wallet now ({left} left today)"),
                 STANDARD: N_("Standard: in your wallet on the next trading day, no limit")}
 

@@ -1,0 +1,1 @@
+"""The fan community: the ideas board and releases (``ideas``), the forum (``forum``)."""

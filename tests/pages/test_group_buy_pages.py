@@ -51,9 +51,12 @@ def test_an_offer_is_made_started_shared_and_filled(client: TestClient, ctx: Con
     assert bad.status_code == 422
     placed = post_form(client, f"/group-buys/new?offer={offer_id}", "/group-buys",
                        {**ADDRESS, "offer_id": str(offer_id), "payment_method": "gateway", "key": "g1"})
-    assert pay_at_bank(client, placed).startswith("/orders/")
+    order_page = pay_at_bank(client, placed)
+    assert order_page.startswith("/orders/")
     with db.read() as s:
         group_id = s.scalars(select(GroupBuy.id)).one()
+    # back from the bank on the order's page, the starter finds the group to share
+    assert f'href="/group-buys/{group_id}" data-testid="order-group"' in client.get(order_page).text
     page = client.get(f"/group-buys/{group_id}")
     assert page.status_code == 200
     assert "1" in shown(page.text, "group-members") and "2" in shown(page.text, "group-members")

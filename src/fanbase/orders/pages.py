@@ -25,6 +25,7 @@ from fanbase.orders.api import AddressIn
 from fanbase.orders.models import PAYMENT_METHODS, PENDING_PAYMENT
 from fanbase.pages import ctx_of, form, message, redirect, render, signed_in, write
 from fanbase.pagination import page_request
+from fanbase.social.groupbuys import service as groupbuys
 from fanbase.social.reviews import service as reviews
 from fanbase.wallet import service as wallet
 
@@ -138,7 +139,8 @@ def order_page(request: Request, order_id: OrderId) -> Response:
                       payment=payment, waiting=waiting, pay_at_bank=pay_at_bank, statuses=STATUS_LABELS,
                       events=EVENT_LABELS, methods=METHOD_LABELS,
                       cancellable=order.status in (PENDING_PAYMENT, "paid"),
-                      reviewable=reviews.reviewable_lines(session, order))
+                      reviewable=reviews.reviewable_lines(session, order),
+                      group_id=groupbuys.group_of_order(session, order))
 
 
 @router.post("/orders/{order_id}/pay")

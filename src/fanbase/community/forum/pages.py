@@ -31,7 +31,7 @@ THREADS_PAGE = 30
 POSTS_PAGE = 50
 HOME = "/community"
 CONSOLE = "/console/forum"
-REPORT_STATUS = {"open": N_("Open"), "confirmed": N_("Confirmed"), "dismissed": N_("Dismissed")}
+REPORT_STATUS = {"open": N_("Awaiting review"), "confirmed": N_("Confirmed"), "dismissed": N_("Dismissed")}
 
 
 def _viewer(request: Request) -> forum.Viewer:

@@ -74,8 +74,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 RELEASE_ONLY = frozenset({SHIPPED})  # reached only by publishing a release
 
-STATUS_LABELS = {OPEN: N_("Open"), UNDER_REVIEW: N_("Under review"), PLANNED: N_("Planned"),
-                 IN_PROGRESS: N_("In progress"), SHIPPED: N_("Shipped"), DECLINED: N_("Declined"),
+STATUS_LABELS = {OPEN: N_("Open for votes"), UNDER_REVIEW: N_("Under review"), PLANNED: N_("Planned"),
+                 IN_PROGRESS: N_("In progress"), SHIPPED: N_("Shipped in a release"), DECLINED: N_("Declined"),
                  DUPLICATE: N_("Duplicate")}
 
 TITLE_MIN, TITLE_MAX = 3, 120

@@ -178,6 +178,12 @@ def _refuse(session: Session, group_id: int, customer_id: int, now: datetime) ->
 # --- what orders tell us ---------------------------------------------------------------------------
 
 
+def group_of_order(session: Session, order: Order) -> int | None:
+    """The group a group-buy order belongs to (its order page links back to it)."""
+    member = _member_of(session, order)
+    return None if member is None else member.group_id
+
+
 def _member_of(session: Session, order: Order) -> GroupMember | None:
     if order.source != SOURCE:
         return None

@@ -32,6 +32,8 @@ from fanbase.config import Settings
 from fanbase.console.pages import router as console_pages
 from fanbase.context import Context, build_context
 from fanbase.errors import DomainError
+from fanbase.festival.api import router as festival_router
+from fanbase.festival.pages import router as festival_pages
 from fanbase.flashsale import fastpath as purchase_fast_path
 from fanbase.flashsale.api import router as flashsale_router
 from fanbase.flashsale.pages import router as flashsale_pages
@@ -163,6 +165,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
     app.include_router(ideas_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(reviews_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(membership_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(festival_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(media_router)
     purchase_fast_path.install(app, API_PREFIX)  # the flash-sale purchase route, ahead of FastAPI's layers
     _install_error_handlers(app)
@@ -171,7 +174,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, *,
 
     install_pages(app, [accounts_pages, catalog_pages, cart_pages, orders_pages, payments_pages, flashsale_pages,
                         wallet_pages, groupbuys_pages, forum_pages, ideas_pages, console_pages, referrals_pages,
-                        reviews_pages, membership_pages])
+                        reviews_pages, membership_pages, festival_pages])
     return app
 
 

@@ -6,6 +6,7 @@ from fanbase.catalog import models as catalog_models
 from fanbase.community.forum import models as forum_models
 from fanbase.community.ideas import models as ideas_models
 from fanbase.db import Base
+from fanbase.festival import models as festival_models
 from fanbase.flashsale import models as flashsale_models
 from fanbase.fund import models as fund_models
 from fanbase.idempotency import IdempotencyRecord
@@ -22,7 +23,7 @@ from fanbase.wallet import models as wallet_models
 
 metadata = Base.metadata
 
-__all__ = ["IdempotencyRecord", "accounts_models", "cart_models", "catalog_models", "flashsale_models",
-           "forum_models", "fund_models", "groupbuys_models", "ideas_models", "inventory_models", "ledger_models",
-           "membership_models", "metadata", "orders_models", "payments_models", "referrals_models", "reviews_models",
-           "sandbox_models", "wallet_models"]
+__all__ = ["IdempotencyRecord", "accounts_models", "cart_models", "catalog_models", "festival_models",
+           "flashsale_models", "forum_models", "fund_models", "groupbuys_models", "ideas_models", "inventory_models",
+           "ledger_models", "membership_models", "metadata", "orders_models", "payments_models", "referrals_models",
+           "reviews_models", "sandbox_models", "wallet_models"]

@@ -39,7 +39,7 @@ PACKAGE = Path(__file__).parent
 # a nested package's templates go by its last name: "forum/thread.html"
 PAGE_DOMAINS = ("accounts", "catalog", "cart", "orders", "payments", "flashsale", "wallet", "console",
                 "community/forum", "community/ideas", "social/groupbuys", "social/reviews", "social/referrals",
-                "membership")
+                "membership", "festival")
 SESSION_COOKIE = "fb_session"
 VISITOR_COOKIE = "fb_visitor"
 LANG_COOKIE = "fb_lang"

@@ -34,6 +34,10 @@ def test_every_staff_write_is_audited(client, db, shop, fan, admin):  # type: ig
          "group_offer.create"),
         ("PUT", "/api/v1/admin/fund/calendar/2026-12-01", {"trading": False, "note": "假日"}, "fund.calendar"),
         ("PUT", "/api/v1/admin/commission-rates/phones", {"rate": "0.05"}, "commission.rate"),
+        ("POST", "/api/v1/admin/festivals", {"name": "米粉节", "starts_at": "2027-01-01T00:00:00+08:00",
+                                             "ends_at": "2027-01-02T00:00:00+08:00",
+                                             "discounts": [{"category": "phones", "percent_off": 10}]},
+         "festival.create"),
         ("POST", "/api/v1/admin/fund/daily-income", {"date": "2026-11-24", "income_per_10k": "0.6012"},
          "fund.daily_income"),
         ("PATCH", f"/api/v1/admin/ideas/{idea_id}", {"status": "planned"}, "idea.status"),
@@ -99,4 +103,5 @@ def test_admin_write_routes_are_all_covered(app) -> None:  # type: ignore[no-unt
                       ("POST", "/api/v1/admin/forum/reports/{report_id}/confirm"),
                       ("POST", "/api/v1/admin/forum/reports/{report_id}/dismiss"),
                       ("PATCH", "/api/v1/admin/ideas/{idea_id}"), ("POST", "/api/v1/admin/releases"),
-                      ("POST", "/api/v1/admin/group-offers"), ("PUT", "/api/v1/admin/commission-rates/{category}")}
+                      ("POST", "/api/v1/admin/group-offers"), ("PUT", "/api/v1/admin/commission-rates/{category}"),
+                      ("POST", "/api/v1/admin/festivals")}

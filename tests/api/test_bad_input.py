@@ -54,6 +54,7 @@ PUBLIC_ROUTES = {
     ("GET", "/api/v1/products/{slug}/reviews"),
     ("GET", "/api/v1/ideas"), ("GET", "/api/v1/ideas/{idea_id}"), ("GET", "/api/v1/ideas/{idea_id}/comments"),
     ("GET", "/api/v1/releases"), ("GET", "/api/v1/releases/{release_id}"), ("GET", "/api/v1/digests/latest"),
+    ("GET", "/api/v1/festivals/current"),
 }
 REGISTER = {"email": "new@example.com", "password": "password-1", "name": "粉丝"}
 VARIANT = {"sku": "TVS-65", "name": "65 英寸", "price_fen": 399900, "cost_fen": 300000}
@@ -400,6 +401,25 @@ CASES = [
          json={"rate": "0.05"}),
     case("commission-rate-by-customer", "PUT", "/admin/commission-rates/phones", 403, "forbidden",
          json={"rate": "0.05"}),
+    # --- festivals --------------------------------------------------------------------------------
+    invalid_as_staff("festival-ends-before-start", "POST", "/admin/festivals",
+                     json={"name": "米粉节", "starts_at": "2027-01-02T00:00:00+08:00",
+                           "ends_at": "2027-01-01T00:00:00+08:00", "discounts": []}),
+    invalid_as_staff("festival-percent-too-high", "POST", "/admin/festivals",
+                     json={"name": "米粉节", "starts_at": "2027-01-01T00:00:00+08:00",
+                           "ends_at": "2027-01-02T00:00:00+08:00",
+                           "discounts": [{"category": "phones", "percent_off": 91}]}),
+    invalid_as_staff("festival-two-targets", "POST", "/admin/festivals",
+                     json={"name": "米粉节", "starts_at": "2027-01-01T00:00:00+08:00",
+                           "ends_at": "2027-01-02T00:00:00+08:00",
+                           "discounts": [{"category": "phones", "product_slug": "xiaomi-15", "percent_off": 5}]}),
+    invalid_as_staff("festival-unknown-product", "POST", "/admin/festivals",
+                     json={"name": "米粉节", "starts_at": "2027-01-01T00:00:00+08:00",
+                           "ends_at": "2027-01-02T00:00:00+08:00",
+                           "discounts": [{"product_slug": "nope", "percent_off": 5}]}),
+    invalid_as_staff("festival-dashboard-id-zero", "GET", "/admin/festivals/0/dashboard"),
+    case("festival-by-customer", "POST", "/admin/festivals", 403, "forbidden",
+         json={"name": "米粉节", "starts_at": "2027-01-01T00:00:00+08:00", "ends_at": "2027-01-02T00:00:00+08:00"}),
     # --- group buys -------------------------------------------------------------------------------
     invalid_as_staff("group-offer-size-one", "POST", "/admin/group-offers",
                      json={"sku": "BAND9", "group_price_fen": 19900, "group_size": 1}),
@@ -664,7 +684,8 @@ def _concrete(path: str, world: World) -> str:
             .replace("{group_id}", "1").replace("{code}", "NOSUCHCODE").replace("{category}", "phones")
             .replace("{review_id}", "1").replace("{thread_id}", "1").replace("{post_id}", "1")
             .replace("{report_id}", "1").replace("{mention_id}", "1").replace("{idea_id}", "1")
-            .replace("{release_id}", "1").replace("{notification_id}", "1").replace("{user_id}", str(world.fan_id)))
+            .replace("{release_id}", "1").replace("{notification_id}", "1").replace("{user_id}", str(world.fan_id))
+            .replace("{festival_id}", "1"))
 
 
 def test_every_private_route_needs_a_token(world: World, db: Database) -> None:

@@ -15,7 +15,7 @@ from fanbase.context import Context
 from fanbase.jobs import run_due_jobs
 from fanbase.ledger.check import problems
 from fanbase.orders import service as orders
-from tests.helpers import auth, customer_token, place_order
+from tests.helpers import ADDRESS, auth, customer_token, place_order
 
 XM15 = 449900  # XM15-256, category phones
 BAND = 24900  # BAND9, category lifestyle
@@ -187,6 +187,30 @@ def test_flash_sale_orders_earn_nothing(client: TestClient, ctx: Context, clock:
     assert paid.status_code == 200, paid.text
     client.post(f"/api/v1/sandbox-gateway/payments/{paid.json()['payment']['id']}/approve")
     complete(client, ctx, clock, admin, won.json()["id"])
+    assert commissions(client, sharer) == [] and balance(client, sharer) == 0
+
+
+def test_group_buy_orders_earn_nothing(client: TestClient, ctx: Context, clock: FixedClock, shop: None,
+                                      admin: str) -> None:
+    set_rate(client, admin, "phones", "0.05")
+    _id, sharer = customer_token(ctx.db, ctx.secret_key, clock)
+    buyers = [customer_token(ctx.db, ctx.secret_key, clock)[1] for _ in range(2)]
+    offer = client.post("/api/v1/admin/group-offers", headers=auth(admin), json={
+        "sku": "XM15-256", "group_price_fen": 399900, "group_size": 2, "time_limit_seconds": 3600})
+    assert offer.status_code == 201, offer.text
+    code = share(client, sharer)
+    group_id = None
+    for buyer in buyers:
+        click(client, buyer, code)
+        body = {"payment_method": "gateway", "shipping_address": ADDRESS}
+        reply = (client.post("/api/v1/group-buys", json={**body, "offer_id": offer.json()["id"]}, headers=auth(buyer))
+                 if group_id is None else
+                 client.post(f"/api/v1/group-buys/{group_id}/join", json=body, headers=auth(buyer)))
+        assert reply.status_code == 201, reply.text
+        group_id = reply.json()["id"]
+        client.post(f"/api/v1/sandbox-gateway/payments/{reply.json()['order']['payment']['id']}/approve")
+    complete(client, ctx, clock, admin, reply.json()["order_id"])  # the group is full: its orders go ahead
+    assert client.get(f"/api/v1/group-buys/{group_id}", headers=auth(buyers[0])).json()["status"] == "complete"
     assert commissions(client, sharer) == [] and balance(client, sharer) == 0
 
 

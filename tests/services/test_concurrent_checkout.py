@@ -116,7 +116,7 @@ def _assert_orders(db: Database, winners: int, customer_ids: Sequence[int], cart
         # the losers' transactions rolled back: their carts are untouched, the winners' are emptied
         won = {o.customer_id for o in placed}
         for customer_id in customer_ids:
-            lines = cart_service.get_cart(s, customer_id).lines
+            lines = cart_service.get_cart(s, FixedClock(), customer_id).lines
             assert len(lines) == (0 if customer_id in won else cart_size)
 
 

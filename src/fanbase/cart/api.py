@@ -20,6 +20,9 @@ class CartLineOut(BaseModel):
     quantity: int
     unit_price_fen: int
     line_total_fen: int
+    list_price_fen: int = Field(description="the catalogue price; unit_price_fen is lower while a festival "
+                                            "discounts the line")
+    festival_id: int | None = None
 
 
 class CartOut(BaseModel):
@@ -29,14 +32,15 @@ class CartOut(BaseModel):
 
 def cart_out(cart: service.Cart) -> CartOut:
     return CartOut(lines=[CartLineOut(sku=x.sku, quantity=x.quantity, unit_price_fen=x.unit_price_fen,
-                                      line_total_fen=x.line_total_fen) for x in cart.lines],
+                                      line_total_fen=x.line_total_fen, list_price_fen=x.list_price_fen,
+                                      festival_id=x.festival_id) for x in cart.lines],
                    total_fen=cart.total_fen)
 
 
 @router.get("/cart", response_model=CartOut)
 def get_cart(caller: CurrentCaller, ctx: Ctx) -> CartOut:
     with ctx.db.read() as session:
-        return cart_out(service.get_cart(session, caller.user_id))
+        return cart_out(service.get_cart(session, ctx.clock, caller.user_id))
 
 
 @router.put("/cart/items/{sku}", response_model=CartOut)

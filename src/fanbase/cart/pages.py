@@ -21,7 +21,7 @@ def cart_page(request: Request) -> Response:
     customer = signed_in(request)
     ctx = ctx_of(request)
     with ctx.db.read() as session:
-        cart = service.get_cart(session, customer.user_id)
+        cart = service.get_cart(session, ctx.clock, customer.user_id)
     return render(request, "cart/cart.html", title=_("Your cart"), cart=cart)
 
 

@@ -1,4 +1,5 @@
-"""Cart: one per customer; prices are read live from the catalogue."""
+"""Cart: one per customer; prices are read live from the catalogue, through the festival's pricing
+(``festival.service.prices_for``: a live festival's discount, else the list price)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fanbase.cart.models import CartItem
 from fanbase.catalog.service import get_variant, sku_info
 from fanbase.clock import Clock
 from fanbase.errors import ValidationFailed
+from fanbase.festival import service as festival
 
 MAX_QUANTITY_PER_LINE = 99
 MAX_LINES = 50
@@ -21,8 +23,10 @@ MAX_LINES = 50
 class CartLine:
     sku: str
     quantity: int
-    unit_price_fen: int
+    unit_price_fen: int  # what the fan pays now: the festival price while one discounts it
     title: str = ""
+    list_price_fen: int = 0
+    festival_id: int | None = None
 
     @property
     def line_total_fen(self) -> int:
@@ -38,12 +42,16 @@ class Cart:
         return sum(line.line_total_fen for line in self.lines)
 
 
-def get_cart(session: Session, customer_id: int) -> Cart:
+def get_cart(session: Session, clock: Clock, customer_id: int) -> Cart:
     items = session.execute(select(CartItem.sku, CartItem.quantity).where(CartItem.customer_id == customer_id)
                             .order_by(CartItem.id)).all()
     info = sku_info(session, [sku for sku, _ in items])
-    return Cart(lines=[CartLine(sku=sku, quantity=quantity, unit_price_fen=info[sku].price_fen,
-                                title=info[sku].title) for sku, quantity in items if sku in info])
+    known = [(sku, quantity) for sku, quantity in items if sku in info]
+    prices = festival.prices_for(session, clock.now(), [
+        festival.Priced(info[sku].price_fen, info[sku].product_id, info[sku].category_id) for sku, _ in known])
+    return Cart(lines=[CartLine(sku=sku, quantity=quantity, unit_price_fen=price.price_fen, title=info[sku].title,
+                                list_price_fen=price.list_price_fen, festival_id=price.festival_id)
+                       for (sku, quantity), price in zip(known, prices, strict=True)])
 
 
 def set_quantity(session: Session, clock: Clock, customer_id: int, sku: str, quantity: int) -> Cart:
@@ -64,7 +72,7 @@ def set_quantity(session: Session, clock: Clock, customer_id: int, sku: str, qua
             raise ValidationFailed("A cart holds at most {max} lines", max=MAX_LINES)
         session.add(CartItem(customer_id=customer_id, sku=sku, quantity=quantity, updated_at=clock.now()))
     session.flush()
-    return get_cart(session, customer_id)
+    return get_cart(session, clock, customer_id)
 
 
 def add_item(session: Session, clock: Clock, customer_id: int, sku: str, quantity: int) -> Cart:

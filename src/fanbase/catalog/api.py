@@ -14,6 +14,7 @@ from fanbase.broadcast import CATALOG_CHANGED
 from fanbase.catalog import service
 from fanbase.catalog.models import Product
 from fanbase.context import Context
+from fanbase.festival import service as festival
 from fanbase.i18n import current_locale
 from fanbase.inventory.service import available_by_sku
 from fanbase.pagination import page_request
@@ -44,6 +45,8 @@ class VariantOut(BaseModel):
     name: str
     price_fen: int
     available: int
+    festival_price_fen: int | None = Field(default=None, description="what checkout charges while a fan "
+                                           "festival discounts this variant; null otherwise")
 
 
 class RatingOut(BaseModel):
@@ -102,14 +105,16 @@ def summary(product: Product) -> ProductSummary:
 
 
 def detail(ctx: Context, product: Product, available: dict[str, int],
-           rating: reviews.Rating | None = None) -> dict[str, object]:
+           rating: reviews.Rating | None = None, prices: dict[str, festival.Price] | None = None) -> dict[str, object]:
     english = _english()
+    discounted = {sku: price.price_fen for sku, price in (prices or {}).items() if price.festival_id is not None}
     return {
         "id": product.id, "slug": product.slug, "name": _name(product), "name_en": product.name_en,
         "description": product.description_en if english and product.description_en else product.description,
         "brand": product.brand.slug, "category": product.category.slug, "image_url": image_url(product),
         "variants": [{"sku": v.sku, "name": v.name_en if english and v.name_en else v.name,
-                      "price_fen": v.price_fen, "available": available.get(v.sku, 0)} for v in product.variants],
+                      "price_fen": v.price_fen, "available": available.get(v.sku, 0),
+                      "festival_price_fen": discounted.get(v.sku)} for v in product.variants],
         "rating": {"average": rating.average if rating else None, "count": rating.count if rating else 0},
     }
 
@@ -138,7 +143,8 @@ def _product_page(ctx: Context, slug: str) -> bytes:
     with ctx.db.read() as session:
         product = service.get_product(session, slug)
         available = available_by_sku(session, [v.sku for v in product.variants])
-        return orjson.dumps(detail(ctx, product, available, reviews.rating_of(session, product.id)))
+        return orjson.dumps(detail(ctx, product, available, reviews.rating_of(session, product.id),
+                                   festival.variant_prices(session, ctx.clock.now(), [product])))
 
 
 @router.post("/admin/products", status_code=201, response_model=ProductDetail)

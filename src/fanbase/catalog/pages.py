@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from fanbase.catalog import service
 from fanbase.catalog.api import image_url
+from fanbase.festival import service as festival
 from fanbase.flashsale import service as flashsale
 from fanbase.flashsale.showcase import next_launch
 from fanbase.i18n import gettext as _
@@ -41,9 +42,11 @@ def _home(request: Request) -> Response:
                       "status": flashsale.status(sale, ctx.clock.now(), remaining),
                       "reservations": flashsale.reservation_count(session, sale.id)}
         featured = service.list_products(session, PageRequest(limit=FEATURED)).items
+        now = ctx.clock.now()
         return render(request, "catalog/home.html", title=_("The brand's own store"), launch=launch,
                       brands=service.list_brands(session), categories=service.list_categories(session),
-                      products=featured, lowest=service.lowest_price, image_url=image_url)
+                      products=featured, prices=festival.lowest_prices(session, now, featured),
+                      image_url=image_url, festival=festival.live_festival(session, now))
 
 
 @router.get("/products")
@@ -64,7 +67,8 @@ def _listing(request: Request, q: str | None, brand: str | None, category: str |
         title = _("Search: {q}", q=q) if q else (" · ".join(chosen) or _("All products"))
         return render(request, "catalog/listing.html", title=title, q=q or "", brand=brand or "",
                       category=category or "", brands=brands, categories=categories, products=page.items,
-                      next_cursor=page.next_cursor, lowest=service.lowest_price, image_url=image_url)
+                      next_cursor=page.next_cursor, image_url=image_url,
+                      prices=festival.lowest_prices(session, ctx.clock.now(), page.items))
 
 
 @router.get("/products/{slug}")
@@ -87,6 +91,7 @@ def _product_page(request: Request, slug: str, sku: str | None) -> Response:
                       description=named(product, "description")[:200], og_type="product",
                       image=str(request.base_url).rstrip("/") + image_url(product), product=product,
                       available=available, chosen=chosen, image_url=image_url,
+                      prices=festival.variant_prices(session, ctx.clock.now(), [product]),
                       rating=reviews.rating_of(session, product.id),
                       reviews=reviews.recent_reviews(session, product.id),
                       group_offers=offers_panel(session, [v.sku for v in product.variants]))

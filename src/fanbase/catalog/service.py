@@ -156,6 +156,13 @@ def list_categories(session: Session) -> list[Category]:
     return list(session.scalars(select(Category).order_by(Category.id)))
 
 
+def get_category(session: Session, slug: str) -> Category:
+    category = session.scalar(select(Category).where(Category.slug == slug))
+    if category is None:
+        raise NotFound("No category {slug}", slug=slug)
+    return category
+
+
 def list_products(session: Session, page: PageRequest, *, q: str | None = None, brand: str | None = None,
                   category: str | None = None) -> Page[Product]:
     query: Select[Product] = select(Product).order_by(Product.id).limit(page.limit + 1)
@@ -196,15 +203,20 @@ def get_variant(session: Session, sku: str) -> Variant:
 class SkuInfo:
     price_fen: int
     title: str  # product name and variant name, as an order line shows it
+    product_id: int = 0
+    category_id: int = 0
 
 
 def sku_info(session: Session, skus: Sequence[str]) -> dict[str, SkuInfo]:
     """Price and display title of each SKU, in one query."""
     if not skus:
         return {}
-    rows = session.execute(select(Variant.sku, Variant.price_fen, Product.name, Variant.name)
+    rows = session.execute(select(Variant.sku, Variant.price_fen, Product.name, Variant.name, Product.id,
+                                  Product.category_id)
                            .join(Product, Variant.product_id == Product.id).where(Variant.sku.in_(list(skus))))
-    return {sku: SkuInfo(price_fen=price, title=f"{product} {variant}") for sku, price, product, variant in rows}
+    return {sku: SkuInfo(price_fen=price, title=f"{product} {variant}", product_id=product_id,
+                         category_id=category_id)
+            for sku, price, product, variant, product_id, category_id in rows}
 
 
 def lowest_price(product: Product) -> int:

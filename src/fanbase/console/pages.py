@@ -23,6 +23,7 @@ from fanbase.catalog import service as catalog
 from fanbase.charts import bar_chart, line_chart
 from fanbase.context import Context
 from fanbase.errors import Forbidden, NotFound, ValidationFailed
+from fanbase.festival import service as festivals
 from fanbase.flashsale import service as flashsale
 from fanbase.flashsale.models import FIRST_COME, LOTTERY, FlashSale
 from fanbase.flashsale.showcase import list_sales, next_launch, orders_since, sold_curve
@@ -283,8 +284,9 @@ def sales(request: Request) -> Response:
         defaults = {"reservations_open_at": now.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
                     "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
                     "ends_at": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")}
+        upcoming = [f for f in festivals.list_festivals(session) if f.ends_at > now]
         return _page(request, "sales.html", _("Flash sales"), "sales", rows=rows, defaults=defaults,
-                     modes=MODE_LABELS, statuses=SALE_STATUS_LABELS)
+                     modes=MODE_LABELS, statuses=SALE_STATUS_LABELS, festivals=upcoming)
 
 
 @router.post("/console/flash-sales")
@@ -301,7 +303,8 @@ async def create_sale(request: Request) -> Response:
             starts_at=_local(ctx, fields, "starts_at"), ends_at=_local(ctx, fields, "ends_at"),
             per_customer_limit=_whole(fields, "per_customer_limit", 1, 1000),
             payment_window_seconds=60 * _whole(fields, "payment_window_minutes", 1, 7 * 24 * 60),
-            mode=mode, require_purchase_token=fields.get("require_purchase_token") == "on")
+            mode=mode, require_purchase_token=fields.get("require_purchase_token") == "on",
+            festival_id=_whole(fields, "festival_id", 1, 2**62) if fields.get("festival_id", "").strip() else None)
         sale = flashsale.create_sale(session, ctx.clock, spec, who.user_id)
         return f"/console/flash-sales/{sale.id}"
 

@@ -39,6 +39,8 @@ class SaleIn(InputModel):
     payment_window_seconds: int = Field(default=15 * 60, ge=60, le=7 * 24 * 3600)
     mode: Literal["first_come", "lottery"] = "first_come"
     require_purchase_token: bool = False
+    festival_id: int | None = Field(default=None, ge=1, le=2**62,
+                                    description="a festival-only sale: it must start and end inside the festival")
 
 
 class RoundOut(BaseModel):
@@ -84,6 +86,7 @@ class SaleOut(BaseModel):
     mode: str
     require_purchase_token: bool
     lottery: LotteryOut | None = None
+    festival_id: int | None = None
 
 
 class ReservationOut(BaseModel):
@@ -113,7 +116,8 @@ def _view(ctx: Context, sale: FlashSale, remaining: int, reservations: int,
             "starts_at": iso(ctx, sale.starts_at), "ends_at": iso(ctx, sale.ends_at),
             "reservations_open_at": iso(ctx, sale.reservations_open_at),
             "per_customer_limit": sale.per_customer_limit, "payment_window_seconds": sale.payment_window_seconds,
-            "mode": sale.mode, "require_purchase_token": sale.require_purchase_token}
+            "mode": sale.mode, "require_purchase_token": sale.require_purchase_token,
+            "festival_id": sale.festival_id}
 
 
 def _current_view(ctx: Context, session: Any, sale: FlashSale) -> dict[str, Any]:

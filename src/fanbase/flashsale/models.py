@@ -35,6 +35,8 @@ class FlashSale(Base):
     # and published afterwards, so anyone can repeat the draw from it and the reservations
     lottery_seed: Mapped[str | None] = mapped_column(String(64), default=None)
     drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # a festival-only sale: it lies inside this festival's window (``festival.service.check_flash_sale``)
+    festival_id: Mapped[int | None] = mapped_column(BigId, default=None, index=True)
 
 
 class Reservation(Base):

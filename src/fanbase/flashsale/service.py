@@ -24,6 +24,7 @@ from fanbase.catalog.service import get_variant, sku_info
 from fanbase.clock import Clock
 from fanbase.db import Database, affected, insert_if_absent, insert_rows
 from fanbase.errors import Conflict, DomainError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from fanbase.festival import service as festival
 from fanbase.flashsale.gate import Decision, Gate, Round, SaleState
 from fanbase.flashsale.models import FIRST_COME, LOTTERY, FlashSale, LotteryRound, LotteryWinner, Purchase, Reservation
 from fanbase.i18n import N_
@@ -47,6 +48,7 @@ class SaleSpec:
     payment_window_seconds: int = 15 * 60
     mode: str = FIRST_COME
     require_purchase_token: bool = False
+    festival_id: int | None = None  # a festival-only sale: must lie inside the festival's window
 
 
 def hold_reference(sale_id: int) -> str:
@@ -64,16 +66,19 @@ def create_sale(session: Session, clock: Clock, spec: SaleSpec, actor_id: int) -
     if not 1 <= spec.per_customer_limit <= spec.units:
         raise ValidationFailed("per_customer_limit must be between 1 and units")
     get_variant(session, spec.sku)
+    if spec.festival_id is not None:
+        festival.check_flash_sale(session, spec.festival_id, spec.starts_at, spec.ends_at)
     sale = FlashSale(sku=spec.sku, units=spec.units, price_fen=spec.price_fen,
                      reservations_open_at=spec.reservations_open_at, starts_at=spec.starts_at, ends_at=spec.ends_at,
                      per_customer_limit=spec.per_customer_limit, payment_window_seconds=spec.payment_window_seconds,
                      mode=spec.mode, require_purchase_token=spec.require_purchase_token, created_by=actor_id,
-                     created_at=clock.now())
+                     created_at=clock.now(), festival_id=spec.festival_id)
     session.add(sale)
     session.flush()
     inventory.allocate(session, clock, hold_reference(sale.id), [(spec.sku, spec.units)])
     record_audit(session, clock, actor_id=actor_id, action="flash_sale.create", target=f"flash_sale:{sale.id}",
-                 detail={"sku": spec.sku, "units": spec.units, "price_fen": spec.price_fen})
+                 detail={"sku": spec.sku, "units": spec.units, "price_fen": spec.price_fen}
+                 | ({"festival_id": spec.festival_id} if spec.festival_id is not None else {}))
     return sale
 
 

@@ -48,7 +48,7 @@ def checkout_page(request: Request) -> Response:
     customer = signed_in(request)
     ctx = ctx_of(request)
     with ctx.db.read() as session:
-        cart = cart_service.get_cart(session, customer.user_id)
+        cart = cart_service.get_cart(session, ctx.clock, customer.user_id)
         available = _available(ctx, session, customer.user_id)
     if not cart.lines:
         return redirect(request, "/cart")
@@ -82,7 +82,8 @@ async def place(request: Request) -> Response:
     except ValidationError:
         def cart() -> tuple[cart_service.Cart, dict[str, int]]:
             with ctx.db.read() as session:
-                return cart_service.get_cart(session, customer.user_id), _available(ctx, session, customer.user_id)
+                return (cart_service.get_cart(session, ctx.clock, customer.user_id),
+                        _available(ctx, session, customer.user_id))
 
         return _checkout_form(request, *await run_in_threadpool(cart), fields,
                               _("Please fill in every field of the address; the phone is digits only"), 422)

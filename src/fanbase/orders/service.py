@@ -59,15 +59,18 @@ class Line:
     quantity: int
     unit_price_fen: int
     name: str = ""
+    festival_id: int | None = None  # the festival whose discount made ``unit_price_fen``
 
 
 def checkout(session: Session, clock: Clock, gateway: PaymentGateway, policy: OrderPolicy, *, customer_id: int,
              payment_method: str, shipping_address: dict[str, str], points: int = 0) -> Order:
-    """Turn the cart into an order: stock for every line is held in the same transaction, or nothing is."""
-    cart = cart_service.get_cart(session, customer_id)
+    """Turn the cart into an order: stock for every line is held in the same transaction, or nothing is.
+    Each line is charged the cart's price now (a live festival's discount included)."""
+    cart = cart_service.get_cart(session, clock, customer_id)
     if not cart.lines:
         raise ValidationFailed("The cart is empty")
-    lines = [Line(sku=x.sku, quantity=x.quantity, unit_price_fen=x.unit_price_fen, name=x.title) for x in cart.lines]
+    lines = [Line(sku=x.sku, quantity=x.quantity, unit_price_fen=x.unit_price_fen, name=x.title,
+                  festival_id=x.festival_id) for x in cart.lines]
     cart_service.remove_ordered(session, customer_id, [x.sku for x in lines])
     return create_order(session, clock, gateway, policy, customer_id=customer_id, lines=lines,
                         payment_method=payment_method, shipping_address=shipping_address, points=points)
@@ -98,7 +101,11 @@ def create_order(session: Session, clock: Clock, gateway: PaymentGateway, policy
         discount = _points_redeemer(session, clock, order, points)
         if discount:
             order.total_fen, order.points_discount_fen = total - discount, discount
-    _event(session, clock, order, "created", detail={"total_fen": order.total_fen, "source": source})
+    created: dict[str, Any] = {"total_fen": order.total_fen, "source": source}
+    festivals = sorted({x.festival_id for x in lines if x.festival_id is not None})
+    if festivals:
+        created["festival_id"] = festivals[0]  # the lines' prices came from this festival's discounts
+    _event(session, clock, order, "created", detail=created)
     start_payment(session, clock, gateway, order, payment_method, policy.zone, new_order=True)
     if allocate_stock:
         # Last on purpose: the stock rows of a popular SKU are what concurrent checkouts queue on, so
@@ -451,17 +458,46 @@ def day_summary(session: Session, day_start: datetime, zone: tzinfo) -> DaySumma
     local_day = day_start.astimezone(zone).date()
     hours = [datetime.combine(local_day, time(hour), tzinfo=zone) for hour in range(24)]
     hours.append(day_start + timedelta(days=1))
+    found = window_summary(session, hours)
+    return DaySummary(placed=found.placed, paid=found.paid, sales_fen=found.sales_fen, average_fen=found.average_fen,
+                      per_hour=found.per_bucket)
+
+
+class WindowSummary(NamedTuple):
+    placed: int  # orders placed from the first edge until the last, whatever became of them
+    paid: int  # of those, paid and not refunded or cancelled
+    sales_fen: int  # their total
+    average_fen: int  # sales / paid, rounded half up to the fen (0 without paid orders)
+    per_bucket: list[int]  # orders placed between each edge and the next
+
+
+def window_summary(session: Session, edges: Sequence[datetime]) -> WindowSummary:
+    """Orders placed in ``[edges[0], edges[-1])``, counted by the database in one pass (the day's console
+    numbers, a festival's dashboard)."""
     paid = Order.status.in_(PAID_STATUSES)
     row = session.execute(select(
         func.count(), func.coalesce(func.sum(case((paid, 1), else_=0)), 0),
         func.coalesce(func.sum(case((paid, Order.total_fen), else_=0)), 0),
-        *(func.coalesce(func.sum(case((Order.created_at < end, 1), else_=0)), 0) for end in hours[1:]),
-    ).where(Order.created_at >= hours[0], Order.created_at < hours[-1])).one()
+        *(func.coalesce(func.sum(case((Order.created_at < end, 1), else_=0)), 0) for end in edges[1:]),
+    ).where(Order.created_at >= edges[0], Order.created_at < edges[-1])).one()
     placed, paid_count, sales = (int(value) for value in row[:3])
-    before_end = [int(value) for value in row[3:]]  # orders placed before the end of each hour
-    per_hour = [count - previous for count, previous in zip(before_end, [0, *before_end[:-1]], strict=True)]
+    before_end = [int(value) for value in row[3:]]  # orders placed before the end of each bucket
+    per_bucket = [count - previous for count, previous in zip(before_end, [0, *before_end[:-1]], strict=True)]
     average = (sales * 2 + paid_count) // (paid_count * 2) if paid_count else 0  # half up, in integers
-    return DaySummary(placed=placed, paid=paid_count, sales_fen=sales, average_fen=average, per_hour=per_hour)
+    return WindowSummary(placed=placed, paid=paid_count, sales_fen=sales, average_fen=average, per_bucket=per_bucket)
+
+
+def top_lines(session: Session, start: datetime, end: datetime, limit: int) -> list[tuple[str, str, int, int]]:
+    """(sku, name, units, sales fen) of the SKUs most sold by units in orders placed in ``[start, end)`` and
+    paid and kept; one GROUP BY in the database."""
+    units = func.sum(OrderLine.quantity)
+    rows = session.execute(select(OrderLine.sku, func.max(OrderLine.name), units,
+                                  func.sum(OrderLine.quantity * OrderLine.unit_price_fen))
+                           .join(Order, Order.id == OrderLine.order_id)
+                           .where(Order.created_at >= start, Order.created_at < end,
+                                  Order.status.in_(PAID_STATUSES))
+                           .group_by(OrderLine.sku).order_by(units.desc(), OrderLine.sku).limit(limit))
+    return [(sku, name, int(count), int(sales)) for sku, name, count, sales in rows]
 
 
 def current_payment(session: Session, order: Order) -> Payment | None:

@@ -46,6 +46,10 @@
     document.querySelectorAll("input[data-price]").forEach(function (input) {
       input.addEventListener("change", function () {
         document.querySelectorAll("[data-price-shown]").forEach(function (n) { n.textContent = input.dataset.price; });
+        document.querySelectorAll("[data-list-price-shown]").forEach(function (n) {
+          n.textContent = input.dataset.listPrice || "";
+          n.hidden = input.dataset.listPrice === input.dataset.price;
+        });
       });
     });
   }

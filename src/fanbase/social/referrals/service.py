@@ -26,11 +26,11 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, cast, func, select, true, update
 from sqlalchemy.orm import Session
 
 from fanbase.accounts.service import record_audit
@@ -319,6 +319,39 @@ def totals(session: Session, sharer_id: int) -> Totals:
                                           .where(Commission.sharer_id == sharer_id)).tuples():
         sums[status] += amount
     return Totals(pending_fen=sums[PENDING], paid_fen=sums[PAID], reversed_fen=sums[REVERSED])
+
+
+@dataclass(frozen=True)
+class SharerSales:
+    sharer_id: int
+    attributed_sales_fen: int  # the line totals attributed to the sharer
+    orders: int
+    commission_fen: int
+
+
+def top_sharers(session: Session, start: datetime, end: datetime, limit: int) -> list[SharerSales]:
+    """Sharers by the line totals attributed to them in orders placed in ``[start, end)`` (a commission is
+    written when its order is created), reversed commissions left out. One GROUP BY over the commissions'
+    lines, expanded from their JSON by the database (``json_each`` on SQLite, ``json_array_elements`` on
+    PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        each = func.json_array_elements(Commission.lines).table_valued("value").lateral("line")
+        line_total = cast(each.c.value.op("->>")("line_total_fen"), BigInteger)
+        line_amount = cast(each.c.value.op("->>")("amount_fen"), BigInteger)
+    else:
+        each = func.json_each(Commission.lines).table_valued("value").alias("line")
+        line_total = cast(func.json_extract(each.c.value, "$.line_total_fen"), BigInteger)
+        line_amount = cast(func.json_extract(each.c.value, "$.amount_fen"), BigInteger)
+    sales = func.sum(line_total)
+    rows = session.execute(select(Commission.sharer_id, sales, func.count(func.distinct(Commission.id)),
+                                  func.sum(line_amount))
+                           .select_from(Commission).join(each, true())
+                           .where(Commission.created_at >= start, Commission.created_at < end,
+                                  Commission.status != REVERSED)
+                           .group_by(Commission.sharer_id).order_by(sales.desc(), Commission.sharer_id)
+                           .limit(limit)).tuples().all()
+    return [SharerSales(sharer_id=sharer, attributed_sales_fen=int(total), orders=int(count),
+                        commission_fen=int(amount)) for sharer, total, count, amount in rows]
 
 
 def expected_ledger_keys(session: Session) -> list[str]:

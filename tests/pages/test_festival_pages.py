@@ -76,6 +76,7 @@ def test_the_console_creates_a_festival_and_shows_its_dashboard(client: TestClie
                                          {"product_slug": None, "category": "lifestyle", "percent_off": 15}]
     board = client.get(made.headers["location"])
     assert board.status_code == 200 and "<svg" in board.text and 'data-testid="festival-sales"' in board.text
+    assert 'data-refresh="15"' in board.text  # live (the clock is inside the window): it keeps itself current
     assert "米粉节" in client.get("/console/festivals").text
     sign_in_as(client, ctx, db, clock, None)
     assert client.get("/console/festivals").status_code == 403

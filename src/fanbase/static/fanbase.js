@@ -53,5 +53,10 @@
       });
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); live(); picker(); });
+  // a live dashboard (a running festival) reloads its numbers every few seconds
+  function refresh() {
+    var el = document.querySelector("[data-refresh]");
+    if (el) { setTimeout(function () { location.reload(); }, 1000 * Number(el.dataset.refresh)); }
+  }
+  document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); live(); picker(); refresh(); });
 })();

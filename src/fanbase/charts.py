@@ -13,14 +13,18 @@ from markupsafe import Markup, escape
 WIDTH, HEIGHT, PAD = 640, 200, 28
 
 
+def _frame(title: str, left: int = PAD) -> list[str]:
+    """The opening of every chart: the accessible title and the x axis starting at ``left``."""
+    return [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
+            f"<title>{escape(title)}</title>",
+            f'<line x1="{left}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" class="axis"/>']
+
+
 def bar_chart(values: Sequence[int], labels: Sequence[str], title: str) -> Markup:
     """One bar per value (e.g. orders in each hour of the day), a label under every third bar."""
     top = max([*values, 1])
     step = (WIDTH - 2 * PAD) / max(1, len(values))
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
-             f"<title>{escape(title)}</title>",
-             f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" class="axis"/>',
-             f'<text x="{PAD}" y="14" class="tick">{top}</text>']
+    parts = [*_frame(title), f'<text x="{PAD}" y="14" class="tick">{top}</text>']
     for i, (value, label) in enumerate(zip(values, labels, strict=True)):
         height = (HEIGHT - 2 * PAD) * value / top
         x = PAD + i * step
@@ -43,9 +47,7 @@ def line_chart(points: Sequence[tuple[float, int]], top: int, title: str, x_labe
 
     line = " ".join(xy(x, y) for x, y in points)
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">'
-        f"<title>{escape(title)}</title>"
-        f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" class="axis"/>'
+        "".join(_frame(title)) +
         f'<line x1="{PAD}" y1="{PAD}" x2="{WIDTH - PAD}" y2="{PAD}" class="goal"/>'
         f'<text x="{PAD}" y="{PAD - 6}" class="tick">{top}</text>'
         f'<polyline points="{line}" class="line"/>'
@@ -68,9 +70,7 @@ def trend_chart(points: Sequence[tuple[str, Decimal]], title: str, unit: str = "
         share = float((value - low) / (high - low))
         return left + i * step if len(points) > 1 else (left + WIDTH - PAD) / 2, floor - (floor - PAD) * share
 
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
-             f"<title>{escape(title)}</title>",
-             f'<line x1="{left}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" class="axis"/>',
+    parts = [*_frame(title, left),
              f'<line x1="{left}" y1="{PAD}" x2="{WIDTH - PAD}" y2="{PAD}" class="goal"/>',
              *(f'<text x="{left - 8}" y="{y + 4}" class="tick" text-anchor="end">{escape(f"{value}{unit}")}</text>'
                for y, value in ((PAD, high), (floor, low)))]

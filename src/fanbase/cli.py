@@ -154,7 +154,8 @@ def worker(interval: Annotated[float, typer.Option(help="Seconds between rounds"
 @ledger_app.command("check")
 def ledger_check() -> None:
     """Recompute every balance from its postings, check that all balances sum to zero and that every paid
-    order and every gateway capture and refund has its transaction. Exits 1 with a report if not."""
+    order, gateway capture and refund, withdrawal, commission and fund operation has its transaction.
+    Exits 1 with a report if not."""
     from fanbase.db import Database
     from fanbase.ledger import check
 
@@ -172,7 +173,7 @@ def ledger_check() -> None:
             console.print(f"  - {line}")
         raise typer.Exit(1)
     console.print("[green]The books balance: every balance matches its postings, all sum to zero, and every "
-                  "paid order and gateway payment has its transaction.[/green]")
+                  "movement of money recorded elsewhere has its transaction.[/green]")
 
 
 @bench_app.command("api")
@@ -243,6 +244,7 @@ def bench_fund(
     except BenchError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
+
 
 def main() -> None:
     app()

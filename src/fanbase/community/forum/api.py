@@ -3,6 +3,7 @@ in), and moderation under ``/admin/forum`` (operator). The rules are ``forum.ser
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -220,12 +221,7 @@ def _report(ctx: Context, report: Report, post: Post) -> dict[str, Any]:
 
 
 def _standing(ctx: Context, standing: service.Standing) -> dict[str, Any]:
-    return {"user_id": standing.user_id, "trust_level": standing.trust_level, "threads_read": standing.threads_read,
-            "posts_made": standing.posts_made, "likes_received": standing.likes_received,
-            "penalties": standing.penalties, "suspended_until": iso(ctx, standing.suspended_until),
-            "suspension_reason": standing.suspension_reason, "daily_posts": standing.daily_posts,
-            "posts_left_today": standing.posts_left_today, "may_post_links": standing.may_post_links,
-            "staff": standing.staff}
+    return asdict(standing) | {"suspended_until": iso(ctx, standing.suspended_until)}
 
 
 # --- reading --------------------------------------------------------------------------------------------------
@@ -404,10 +400,10 @@ def unhide_post(post_id: Id, caller: Staff, ctx: Ctx) -> FastJSONResponse:
     return _hide(post_id, False, caller, ctx)
 
 
-def _flag(thread_id: int, flag: str, value: bool, caller: Principal, ctx: Context) -> FastJSONResponse:
+def _flag(thread_id: int, action: str, caller: Principal, ctx: Context) -> FastJSONResponse:
     require_staff(caller, "operator")
     with ctx.db.uow() as session:
-        found = service.set_thread_flag(session, ctx.clock, thread_id=thread_id, flag=flag, value=value,
+        found = service.set_thread_flag(session, ctx.clock, thread_id=thread_id, action=action,
                                         actor_id=caller.user_id)
         authors = _authors(session, {found.author_id})
         return FastJSONResponse(_thread(ctx, found, service.board_of(session, found).slug, authors))
@@ -415,22 +411,22 @@ def _flag(thread_id: int, flag: str, value: bool, caller: Principal, ctx: Contex
 
 @router.post("/admin/forum/threads/{thread_id}/lock", response_model=ThreadOut)
 def lock_thread(thread_id: Id, caller: Staff, ctx: Ctx) -> FastJSONResponse:
-    return _flag(thread_id, "locked", True, caller, ctx)
+    return _flag(thread_id, "lock", caller, ctx)
 
 
 @router.post("/admin/forum/threads/{thread_id}/unlock", response_model=ThreadOut)
 def unlock_thread(thread_id: Id, caller: Staff, ctx: Ctx) -> FastJSONResponse:
-    return _flag(thread_id, "locked", False, caller, ctx)
+    return _flag(thread_id, "unlock", caller, ctx)
 
 
 @router.post("/admin/forum/threads/{thread_id}/pin", response_model=ThreadOut)
 def pin_thread(thread_id: Id, caller: Staff, ctx: Ctx) -> FastJSONResponse:
-    return _flag(thread_id, "pinned", True, caller, ctx)
+    return _flag(thread_id, "pin", caller, ctx)
 
 
 @router.post("/admin/forum/threads/{thread_id}/unpin", response_model=ThreadOut)
 def unpin_thread(thread_id: Id, caller: Staff, ctx: Ctx) -> FastJSONResponse:
-    return _flag(thread_id, "pinned", False, caller, ctx)
+    return _flag(thread_id, "unpin", caller, ctx)
 
 
 @router.get("/admin/forum/members/{user_id}", response_model=StandingOut)

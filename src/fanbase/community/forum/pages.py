@@ -158,8 +158,7 @@ def console(request: Request, status: Annotated[str, Query(max_length=16)] = OPE
         threads = forum.threads_by_id(session, {p.thread_id for p in posts.values()})
         people = {r.reporter_id for r in page.items} | {p.author_id for p in posts.values()}
         names = accounts.names_of(session, people)
-        standings = {uid: forum.standing(session, ctx.clock, ctx.settings.zone, uid)
-                     for uid in {p.author_id for p in posts.values()}}
+        standings = forum.standings(session, ctx.clock, ctx.settings.zone, {p.author_id for p in posts.values()})
         boards = forum.list_boards(session, forum.Viewer(who.user_id, True))
         return render(request, "forum/console.html", title=_("Community moderation"), section="forum",
                       can_write=who.role in ("admin", WRITER), reports=page.items, next_cursor=page.next_cursor,
@@ -197,24 +196,20 @@ async def hide(request: Request, post_id: Id, action: Annotated[str, Path(patter
     return await write(request, CONSOLE, notice, work, who=lambda r: staff(r, WRITER))
 
 
-THREAD_ACTIONS = {"lock": ("locked", True, N_("The thread is locked")),
-                  "unlock": ("locked", False, N_("The thread is open again")),
-                  "pin": ("pinned", True, N_("The thread is pinned")),
-                  "unpin": ("pinned", False, N_("The thread is no longer pinned"))}
+THREAD_NOTICES = {"lock": N_("The thread is locked"), "unlock": N_("The thread is open again"),
+                  "pin": N_("The thread is pinned"), "unpin": N_("The thread is no longer pinned")}
 
 
 @router.post("/console/forum/threads/{thread_id}/{action}")
 async def flag(request: Request, thread_id: Id,
                action: Annotated[str, Path(pattern="^(lock|unlock|pin|unpin)$")]) -> Response:
     ctx = ctx_of(request)
-    name, value, notice = THREAD_ACTIONS[action]
 
     def work(session: Session, moderator: Principal, fields: dict[str, str]) -> str:
-        forum.set_thread_flag(session, ctx.clock, thread_id=thread_id, flag=name, value=value,
-                              actor_id=moderator.user_id)
+        forum.set_thread_flag(session, ctx.clock, thread_id=thread_id, action=action, actor_id=moderator.user_id)
         return _back(fields)
 
-    return await write(request, CONSOLE, _(notice), work, who=lambda r: staff(r, WRITER))
+    return await write(request, CONSOLE, _(THREAD_NOTICES[action]), work, who=lambda r: staff(r, WRITER))
 
 
 @router.post("/console/forum/members/{user_id}/suspend")

@@ -88,7 +88,9 @@ MAX_BODY = 10_000
 MAX_SUSPENSION = timedelta(days=100 * 365)
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 RESERVED_SLUGS = frozenset({"threads", "posts", "mentions", "new", "boards"})
-MODERATED_FLAGS = ("locked", "pinned")
+# a moderator's action on a thread: the flag it sets, and to what
+THREAD_ACTIONS = {"lock": ("locked", True), "unlock": ("locked", False), "pin": ("pinned", True),
+                  "unpin": ("pinned", False)}
 
 
 @dataclass(frozen=True)
@@ -307,10 +309,12 @@ def _is_staff(session: Session, user_id: int) -> bool:
     return accounts.get_user(session, user_id).kind == STAFF
 
 
-def _penalties(session: Session, clock: Clock, user_id: int) -> int:
+def _penalties(session: Session, clock: Clock, user_ids: set[int]) -> dict[int, int]:
+    """Each member's posts with a confirmed report in the last ``PENALTY_DAYS`` days (absent: none)."""
     since = clock.now() - timedelta(days=PENALTY_DAYS)
-    return int(session.scalar(select(func.count()).select_from(Post)
-                              .where(Post.author_id == user_id, Post.penalised_at >= since)) or 0)
+    return {uid: int(n) for uid, n in session.execute(
+        select(Post.author_id, func.count()).where(Post.author_id.in_(user_ids), Post.penalised_at >= since)
+        .group_by(Post.author_id))}
 
 
 def earned_level(*, threads_read: int, posts_made: int, likes_received: int, days: int, penalties: int) -> int:
@@ -325,16 +329,20 @@ def earned_level(*, threads_read: int, posts_made: int, likes_received: int, day
     return max(0, level - penalties)
 
 
-def _level_of(session: Session, clock: Clock, member: Member) -> int:
+def _level_of(session: Session, clock: Clock, member: Member, penalties: int) -> int:
     joined = accounts.get_user(session, member.user_id).created_at
     return earned_level(threads_read=member.threads_read, posts_made=member.posts_made,
                         likes_received=member.likes_received, days=(clock.now() - joined).days,
-                        penalties=_penalties(session, clock, member.user_id))
+                        penalties=penalties)
 
 
 def recompute_trust(session: Session, clock: Clock, user_id: int) -> int:
-    member = _member(session, user_id)
-    level = _level_of(session, clock, member)
+    return _recompute(session, clock, _member(session, user_id))
+
+
+def _recompute(session: Session, clock: Clock, member: Member) -> int:
+    """``member`` freshly read (``_member``)."""
+    level = _level_of(session, clock, member, _penalties(session, clock, {member.user_id}).get(member.user_id, 0))
     if level != member.trust_level:
         member.trust_level = level
         session.flush()
@@ -357,7 +365,7 @@ def _may_post(session: Session, clock: Clock, zone: ZoneInfo, author_id: int, re
     staff = _is_staff(session, author_id)
     member = _member(session, author_id)
     _refuse_if_suspended(member, clock, zone)
-    level = recompute_trust(session, clock, author_id)
+    level = _recompute(session, clock, member)
     if not staff and level < LINK_LEVEL and rendered.has_links:
         raise Forbidden(N_("New members cannot post links yet: read a few threads and take part first"))
     now = clock.now()
@@ -383,23 +391,35 @@ def _next_midnight(now: datetime, zone: ZoneInfo) -> datetime:
 
 def standing(session: Session, clock: Clock, zone: ZoneInfo, user_id: int) -> Standing:
     """Read only: a member without a row yet stands at level 0 with nothing counted."""
-    user = accounts.get_user(session, user_id)
-    staff = user.kind == STAFF
-    member = session.get(Member, user_id) or Member(user_id=user_id, trust_level=0, threads_read=0, posts_made=0,
-                                                    likes_received=0, posts_on_day=0, suspension_reason="")
-    level = _level_of(session, clock, member)
+    return standings(session, clock, zone, {user_id})[user_id]
+
+
+def standings(session: Session, clock: Clock, zone: ZoneInfo, user_ids: set[int]) -> dict[int, Standing]:
+    """``standing`` of each of these people (NotFound if one has no account), rows read once for all."""
+    if not user_ids:
+        return {}
+    users = {uid: accounts.get_user(session, uid) for uid in user_ids}
+    members = {m.user_id: m for m in session.scalars(select(Member).where(Member.user_id.in_(user_ids)))}
+    penalties = _penalties(session, clock, user_ids)
     now = clock.now()
     today: date = now.astimezone(zone).date()
-    used = member.posts_on_day if member.posts_day == today else 0
-    daily = None if staff else DAILY_POSTS[level]
-    suspended = _suspended(member, now)
-    return Standing(user_id=user_id, trust_level=level, threads_read=member.threads_read,
-                    posts_made=member.posts_made, likes_received=member.likes_received,
-                    penalties=_penalties(session, clock, user_id),
-                    suspended_until=member.suspended_until if suspended else None,
-                    suspension_reason=member.suspension_reason if suspended else "", daily_posts=daily,
-                    posts_left_today=None if daily is None else max(0, daily - used),
-                    may_post_links=staff or level >= LINK_LEVEL, staff=staff)
+    found: dict[int, Standing] = {}
+    for uid, user in users.items():
+        staff = user.kind == STAFF
+        member = members.get(uid) or Member(user_id=uid, trust_level=0, threads_read=0, posts_made=0,
+                                            likes_received=0, posts_on_day=0, suspension_reason="")
+        level = _level_of(session, clock, member, penalties.get(uid, 0))
+        used = member.posts_on_day if member.posts_day == today else 0
+        daily = None if staff else DAILY_POSTS[level]
+        suspended = _suspended(member, now)
+        found[uid] = Standing(user_id=uid, trust_level=level, threads_read=member.threads_read,
+                              posts_made=member.posts_made, likes_received=member.likes_received,
+                              penalties=penalties.get(uid, 0),
+                              suspended_until=member.suspended_until if suspended else None,
+                              suspension_reason=member.suspension_reason if suspended else "", daily_posts=daily,
+                              posts_left_today=None if daily is None else max(0, daily - used),
+                              may_post_links=staff or level >= LINK_LEVEL, staff=staff)
+    return found
 
 
 def has_read(session: Session, thread_id: int, user_id: int) -> bool:
@@ -553,11 +573,11 @@ def _hide(session: Session, post: Post, hidden: bool) -> None:
     session.expire(post)
 
 
-def set_thread_flag(session: Session, clock: Clock, *, thread_id: int, flag: str, value: bool,
-                    actor_id: int) -> Thread:
-    """Lock or pin a thread (``flag``: locked | pinned), or undo it."""
-    if flag not in MODERATED_FLAGS:
+def set_thread_flag(session: Session, clock: Clock, *, thread_id: int, action: str, actor_id: int) -> Thread:
+    """Lock, unlock, pin or unpin a thread (``action``: a key of ``THREAD_ACTIONS``)."""
+    if action not in THREAD_ACTIONS:
         raise ValidationFailed(N_("Unknown moderation action"))
+    flag, value = THREAD_ACTIONS[action]
     column = getattr(Thread, flag)
     changed = session.execute(update(Thread).where(Thread.id == thread_id, column.is_(not value))
                               .values({flag: value}).execution_options(synchronize_session=False))
@@ -567,8 +587,6 @@ def set_thread_flag(session: Session, clock: Clock, *, thread_id: int, flag: str
     if not affected(changed):
         raise Conflict(N_("The thread is that way already"))
     session.refresh(thread)
-    action = {("locked", True): "lock", ("locked", False): "unlock", ("pinned", True): "pin",
-              ("pinned", False): "unpin"}[(flag, value)]
     accounts.record_audit(session, clock, actor_id=actor_id, action=f"forum.thread.{action}",
                           target=f"thread:{thread_id}", detail={"board_id": thread.board_id})
     return thread

@@ -161,12 +161,6 @@ def get_idea(session: Session, idea_id: int) -> Idea:
     return idea
 
 
-@dataclass(frozen=True)
-class IdeaPage:
-    items: Sequence[Idea]
-    next_cursor: str | None
-
-
 def _cursor(sort: str, idea: Idea) -> str:
     raw = f"{sort}:{idea.votes}:{idea.id}" if sort == "votes" else f"{sort}:{idea.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -187,7 +181,7 @@ def _read_cursor(sort: str, cursor: str) -> tuple[int, int]:
 
 
 def list_ideas(session: Session, *, limit: int, cursor: str | None = None, product: str | None = None,
-               status: str | None = None, sort: str = "votes", author_id: int | None = None) -> IdeaPage:
+               status: str | None = None, sort: str = "votes", author_id: int | None = None) -> Page[Idea]:
     """Ideas, most votes first (``votes``, then newest) or newest first (``new``)."""
     query = select(Idea)
     if product:
@@ -207,34 +201,34 @@ def list_ideas(session: Session, *, limit: int, cursor: str | None = None, produ
             query = query.where(Idea.id < _read_cursor(sort, cursor)[1])
     rows = list(session.scalars(query.limit(limit + 1)))
     items = rows[:limit]
-    return IdeaPage(items, _cursor(sort, items[-1]) if len(rows) > limit and items else None)
+    return Page(items, _cursor(sort, items[-1]) if len(rows) > limit and items else None)
 
 
 def vote(session: Session, clock: Clock, *, idea_id: int, customer_id: int, is_staff: bool = False) -> int:
     """One vote; a second is a 409 and nothing is written. Answers the idea's votes."""
     _fans_only(is_staff)
-    # the idea's row first (its lock orders every vote, withdrawal and merge of this idea)
-    counted = affected(session.execute(update(Idea).where(Idea.id == idea_id, Idea.status.in_(ACTIVE))
-                                       .values(votes=Idea.votes + 1)))
-    if not counted:
-        idea = get_idea(session, idea_id)
-        raise Conflict(N_("Votes are closed: the idea is {status}"), status=gettext(STATUS_LABELS[idea.status]))
+    _count_vote(session, idea_id, +1)
     if not insert_if_absent(session, IdeaVote, idea_id=idea_id, customer_id=customer_id, created_at=clock.now()):
         raise Conflict(N_("You have voted for this idea already"))  # the unit of work undoes the count
     return _votes(session, idea_id)
 
 
 def withdraw_vote(session: Session, clock: Clock, *, idea_id: int, customer_id: int) -> int:
-    counted = affected(session.execute(update(Idea).where(Idea.id == idea_id, Idea.status.in_(ACTIVE))
-                                       .values(votes=Idea.votes - 1)))
-    if not counted:
-        idea = get_idea(session, idea_id)
-        raise Conflict(N_("Votes are closed: the idea is {status}"), status=gettext(STATUS_LABELS[idea.status]))
+    _count_vote(session, idea_id, -1)
     gone = affected(session.execute(delete(IdeaVote).where(IdeaVote.idea_id == idea_id,
                                                             IdeaVote.customer_id == customer_id)))
     if not gone:
         raise NotFound(N_("You have not voted for this idea"))
     return _votes(session, idea_id)
+
+
+def _count_vote(session: Session, idea_id: int, step: int) -> None:
+    """Counts a vote in (or out of) an active idea, first of all: the row's lock orders every vote, withdrawal
+    and merge of this idea. A closed idea is a 409 (404 for none)."""
+    if not affected(session.execute(update(Idea).where(Idea.id == idea_id, Idea.status.in_(ACTIVE))
+                                    .values(votes=Idea.votes + step))):
+        idea = get_idea(session, idea_id)
+        raise Conflict(N_("Votes are closed: the idea is {status}"), status=gettext(STATUS_LABELS[idea.status]))
 
 
 def _votes(session: Session, idea_id: int) -> int:

@@ -9,8 +9,7 @@ Rules (chosen here; API.md is silent):
   a product's own discount wins over its category's, whatever the percentages.
 - The festival price is the list price x (100 - percent_off) / 100, rounded half up to the fen
   (``festival_price``). Every price the storefront shows and the cart and checkout charge comes from
-  ``prices_for`` (``price_for`` for one variant). Flash-sale and group-buy orders keep their own prices: they
-  never read these.
+  ``prices_for``. Flash-sale and group-buy orders keep their own prices: they never read these.
 - A flash sale may belong to a festival (``check_flash_sale``): it must lie inside the festival's window.
 - The dashboard (``dashboard.py``) counts orders placed inside the window.
 """
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from fanbase.accounts.service import record_audit
 from fanbase.catalog import service as catalog
-from fanbase.catalog.models import Product, Variant
+from fanbase.catalog.models import Product
 from fanbase.clock import Clock
 from fanbase.errors import Conflict, NotFound, ValidationFailed
 from fanbase.festival.models import Festival, FestivalDiscount
@@ -213,13 +212,6 @@ def prices_for(session: Session, now: datetime, items: Sequence[Priced]) -> list
         else:
             prices.append(Price(price_fen=item.list_price_fen, list_price_fen=item.list_price_fen))
     return prices
-
-
-def price_for(session: Session, now: datetime, variant: Variant) -> tuple[int, int | None]:
-    """One variant's price at ``now`` and the festival that made it (None: the list price)."""
-    price = prices_for(session, now, [Priced(variant.price_fen, variant.product_id,
-                                             variant.product.category_id)])[0]
-    return price.price_fen, price.festival_id
 
 
 def variant_prices(session: Session, now: datetime, products: Sequence[Product]) -> dict[str, Price]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -34,6 +34,7 @@ from fanbase.community.ideas.models import PLANNED, Idea
 from fanbase.db import affected, insert_if_absent
 from fanbase.errors import InsufficientFunds, ValidationFailed
 from fanbase.flashsale import service as flashsale
+from fanbase.fund.calendar import local_date
 from fanbase.i18n import N_
 from fanbase.ledger import service as ledger
 from fanbase.ledger.models import CREDIT, DEBIT
@@ -61,14 +62,6 @@ _store_zone: tzinfo = ZoneInfo("Asia/Shanghai")
 def configure(zone: tzinfo) -> None:
     global _store_zone
     _store_zone = zone
-
-
-def store_zone() -> tzinfo:
-    return _store_zone
-
-
-def local_day(now: datetime, zone: tzinfo) -> date:
-    return now.astimezone(zone).date()
 
 
 def expiry_of(earned_year: int) -> date:
@@ -101,11 +94,11 @@ def _ensure_member(session: Session, clock: Clock, customer_id: int, year: int) 
     return member
 
 
-def _level_in(session: Session, member: Member, year: int) -> str:
+def _level_in(session: Session, member: Member, year: int, growth: int) -> str:
     """The member's level in ``year``: the yearly review's (previous year's growth) if it has not run yet,
-    raised by this year's growth."""
+    raised by ``growth`` (this year's)."""
     kept = member.level if member.level_year >= year else level_for(growth_of(session, member.customer_id, year - 1))
-    return _higher(kept, level_for(growth_of(session, member.customer_id, year)))
+    return _higher(kept, level_for(growth))
 
 
 def add_growth(session: Session, clock: Clock, customer_id: int, amount: int, reason: str, key: str,
@@ -114,12 +107,13 @@ def add_growth(session: Session, clock: Clock, customer_id: int, amount: int, re
     this year's growth reaches a higher one. False if ``key`` was used before."""
     if not isinstance(amount, int) or len(key) > 120 or len(reason) > 32:
         raise ValidationFailed("Growth is a whole number with a short key")
-    year = local_day(clock.now(), zone or _store_zone).year
+    year = local_date(clock.now(), zone or _store_zone).year
     if not insert_if_absent(session, GrowthEntry, customer_id=customer_id, year=year, amount=amount, reason=reason,
                             key=key, created_at=clock.now()):
         return False
     member = _ensure_member(session, clock, customer_id, year)
-    level = _level_in(session, member, year)  # never lower: a level reached this year is kept for the year
+    # never lower: a level reached this year is kept for the year
+    level = _level_in(session, member, year, growth_of(session, customer_id, year))
     member.level, member.level_year, member.updated_at = level, year, clock.now()
     session.flush()
     return True
@@ -129,13 +123,19 @@ def review_levels(session: Session, clock: Clock, zone: tzinfo, limit: int = 500
     """The yearly review (a job; due from 1 January in the store's zone): each member's level for the new
     year is what the previous year's growth reached (or more, if this year's already reached more).
     Idempotent: a member is reviewed once a year (conditional UPDATE on ``level_year``)."""
-    year = local_day(clock.now(), zone).year
+    year = local_date(clock.now(), zone).year
     due = session.scalars(select(Member).where(Member.level_year < year).order_by(Member.customer_id)
                           .limit(limit)).all()
+    growth: dict[tuple[int, int], int] = {}  # (customer, year) -> growth, one query for the whole round
+    if due:
+        growth = {(customer_id, grown_in): int(amount) for customer_id, grown_in, amount in session.execute(
+            select(GrowthEntry.customer_id, GrowthEntry.year, func.sum(GrowthEntry.amount))
+            .where(GrowthEntry.customer_id.in_([m.customer_id for m in due]), GrowthEntry.year.in_([year - 1, year]))
+            .group_by(GrowthEntry.customer_id, GrowthEntry.year)).tuples()}
     done = 0
     for member in due:
-        level = _higher(level_for(growth_of(session, member.customer_id, year - 1)),
-                        level_for(growth_of(session, member.customer_id, year)))
+        level = _higher(level_for(growth.get((member.customer_id, year - 1), 0)),
+                        level_for(growth.get((member.customer_id, year), 0)))
         done += affected(session.execute(
             update(Member).where(Member.customer_id == member.customer_id, Member.level_year == member.level_year)
             .values(level=level, level_year=year, updated_at=clock.now())
@@ -176,7 +176,7 @@ def _move(session: Session, clock: Clock, lot: PointsLot, kind: str, delta: int,
 
 def points_of(session: Session, clock: Clock, zone: tzinfo, customer_id: int) -> int:
     """Points the customer can spend today (lots past their expiry are not counted, swept or not)."""
-    today = local_day(clock.now(), zone)
+    today = local_date(clock.now(), zone)
     return int(session.scalar(select(func.coalesce(func.sum(PointsLot.remaining), 0))
                               .where(PointsLot.customer_id == customer_id, PointsLot.expires_on >= today)) or 0)
 
@@ -188,7 +188,7 @@ def _reference(order: Order) -> str:
 def on_completed(session: Session, clock: Clock, order: Order) -> None:
     """Points and growth for a completed order, once."""
     paid = order.total_fen
-    year = local_day(clock.now(), _store_zone).year
+    year = local_date(clock.now(), _store_zone).year
     points = paid // 100 * POINTS_PER_YUAN
     if points > 0:
         lot = _lot(session, order.customer_id, year)
@@ -206,7 +206,7 @@ def redeem_at_checkout(session: Session, clock: Clock, order: Order, points: int
     used = min(points, order.total_fen // POINT_FEN)
     if used <= 0:
         return 0
-    today = local_day(clock.now(), _store_zone)
+    today = local_date(clock.now(), _store_zone)
     lots = session.scalars(select(PointsLot).where(PointsLot.customer_id == order.customer_id,
                                                    PointsLot.remaining > 0, PointsLot.expires_on >= today)
                            .order_by(PointsLot.expires_on, PointsLot.id).with_for_update()
@@ -271,7 +271,7 @@ def _reverse_earned(session: Session, clock: Clock, order: Order) -> None:
 def expire_points(session: Session, clock: Clock, zone: tzinfo, limit: int = 500) -> int:
     """A job: lots past the end of their expiry day (store's zone) lose what is left; idempotent (the lot's
     conditional UPDATE decides). Returns how many lots expired."""
-    today = local_day(clock.now(), zone)
+    today = local_date(clock.now(), zone)
     due = session.execute(select(PointsLot.id, PointsLot.customer_id, PointsLot.remaining)
                           .where(PointsLot.expires_on < today, PointsLot.remaining > 0)
                           .order_by(PointsLot.id).limit(limit)).all()
@@ -313,10 +313,10 @@ class Membership:
 
 
 def membership(session: Session, clock: Clock, zone: tzinfo, customer_id: int) -> Membership:
-    today = local_day(clock.now(), zone)
+    today = local_date(clock.now(), zone)
     member = session.get(Member, customer_id)
     growth = growth_of(session, customer_id, today.year)
-    level = BRONZE if member is None else _level_in(session, member, today.year)
+    level = BRONZE if member is None else _level_in(session, member, today.year, growth)
     lots = session.scalars(select(PointsLot).where(PointsLot.customer_id == customer_id, PointsLot.remaining > 0,
                                                    PointsLot.expires_on >= today)
                            .order_by(PointsLot.expires_on)).all()

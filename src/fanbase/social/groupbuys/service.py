@@ -141,7 +141,7 @@ def _enter(session: Session, clock: Clock, gateway: PaymentGateway, policy: orde
     if not insert_if_absent(session, GroupMember, group_id=group_id, customer_id=customer_id, status=PENDING,
                             joined_at=now):
         raise Conflict("You are already in this group")
-    member = session.scalars(select(GroupMember).where(
+    member_id = session.scalars(select(GroupMember.id).where(
         GroupMember.group_id == group_id, GroupMember.customer_id == customer_id,
         GroupMember.status == PENDING, GroupMember.order_id.is_(None))).one()
     group = session.scalars(select(GroupBuy).where(GroupBuy.id == group_id)
@@ -152,11 +152,10 @@ def _enter(session: Session, clock: Clock, gateway: PaymentGateway, policy: orde
         lines=[orders.Line(sku=group.sku, quantity=1, unit_price_fen=group.price_fen, name=title)],
         payment_method=payment_method, shipping_address=shipping_address, source=SOURCE,
         payment_window=min(policy.payment_window, group.expires_at - now))
-    session.execute(update(GroupMember).where(GroupMember.id == member.id).values(order_id=order.id))
-    member.order_id = order.id
+    session.execute(update(GroupMember).where(GroupMember.id == member_id).values(order_id=order.id))
     if order.status == ORDER_PAID:  # paid from a balance inside create_order, before the member knew its order
         _member_paid(session, clock, order)
-    session.refresh(group)
+        session.refresh(group)  # the member counted, perhaps completing the group
     return Joined(group, order)
 
 

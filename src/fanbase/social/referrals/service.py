@@ -157,9 +157,7 @@ def set_rate(session: Session, clock: Clock, *, category: str, rate: str, actor_
     """The operators' rate for a category (audited): (category slug, rate). NotFound for an unknown one.
     Orders already created keep the commission they were given."""
     rate_e4 = parse_rate(rate)
-    found = next((c for c in catalog.list_categories(session) if c.slug == category), None)
-    if found is None:
-        raise NotFound(N_("No category {slug}"), slug=category)
+    found = catalog.get_category(session, category)
     now = clock.now()
     if not insert_if_absent(session, CommissionRate, category_id=found.id, rate_e4=rate_e4, updated_at=now,
                             updated_by=actor_id):
@@ -198,11 +196,12 @@ def attribute(session: Session, clock: Clock, order: Order) -> list[Commission]:
         return []
     last_click = dict(clicks)  # product -> sharer of the newest click (later rows overwrite earlier ones)
     rate_of = dict(session.execute(select(CommissionRate.category_id, CommissionRate.rate_e4)).tuples().all())
+    info = catalog.sku_info(session, [line.sku for line in order.lines])  # one query for every line
     earned: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for line in order.lines:
-        product = catalog.get_variant(session, line.sku).product
-        sharer = last_click.get(product.id)
-        rate_e4 = rate_of.get(product.category_id, 0)
+        sku = info[line.sku]
+        sharer = last_click.get(sku.product_id)
+        rate_e4 = rate_of.get(sku.category_id, 0)
         if sharer is None or sharer == order.customer_id or rate_e4 <= 0:
             continue
         total = line.unit_price_fen * line.quantity
@@ -223,6 +222,8 @@ def attribute(session: Session, clock: Clock, order: Order) -> list[Commission]:
 
 def pay(session: Session, clock: Clock, order: Order) -> int:
     """On ``completed``: every pending commission of the order goes to its sharer's wallet. Fen paid."""
+    if order.source not in ATTRIBUTED_SOURCES:
+        return 0  # no commission was ever written: no query (this runs for every completed order)
     paid = 0
     for commission in _of_order(session, order.id, PENDING):
         moved = affected(session.execute(update(Commission).where(Commission.id == commission.id,
@@ -243,13 +244,16 @@ def reverse(session: Session, clock: Clock, order: Order) -> int:
     """On ``refunded`` / ``cancelled`` / ``expired``: the order's commissions become ``reversed``. A paid
     one takes back what the sharer's wallet holds, up to the commission (see the module's rules). Returns
     how many commissions were reversed."""
+    if order.source not in ATTRIBUTED_SOURCES:
+        return 0  # no commission was ever written: no query (the expiry job closes thousands of flash-sale orders)
     count = 0
     now = clock.now()
-    for commission in _of_order(session, order.id, PENDING):
-        count += affected(session.execute(update(Commission).where(Commission.id == commission.id,
-                                                                   Commission.status == PENDING)
-                                          .values(status=REVERSED, reversed_at=now)))
-    for commission in _of_order(session, order.id, PAID):
+    for commission in _of_order(session, order.id, PENDING, PAID):
+        if commission.status == PENDING:
+            count += affected(session.execute(update(Commission).where(Commission.id == commission.id,
+                                                                       Commission.status == PENDING)
+                                              .values(status=REVERSED, reversed_at=now)))
+            continue
         wallet = ledger.customer_wallet(commission.sharer_id)
         back = min(commission.amount_fen, max(0, ledger.balance_of(session, wallet)))
         moved = affected(session.execute(update(Commission).where(Commission.id == commission.id,
@@ -268,8 +272,9 @@ def reverse(session: Session, clock: Clock, order: Order) -> int:
     return count
 
 
-def _of_order(session: Session, order_id: int, status: str) -> list[Commission]:
-    return list(session.scalars(select(Commission).where(Commission.order_id == order_id, Commission.status == status)
+def _of_order(session: Session, order_id: int, *statuses: str) -> list[Commission]:
+    return list(session.scalars(select(Commission).where(Commission.order_id == order_id,
+                                                         Commission.status.in_(statuses))
                                 .order_by(Commission.id)))
 
 
@@ -314,11 +319,11 @@ class Totals:
 
 
 def totals(session: Session, sharer_id: int) -> Totals:
-    sums: dict[str, int] = defaultdict(int)
-    for status, amount in session.execute(select(Commission.status, Commission.amount_fen)
-                                          .where(Commission.sharer_id == sharer_id)).tuples():
-        sums[status] += amount
-    return Totals(pending_fen=sums[PENDING], paid_fen=sums[PAID], reversed_fen=sums[REVERSED])
+    sums = {status: int(amount) for status, amount in session.execute(
+        select(Commission.status, func.sum(Commission.amount_fen)).where(Commission.sharer_id == sharer_id)
+        .group_by(Commission.status)).tuples()}
+    return Totals(pending_fen=sums.get(PENDING, 0), paid_fen=sums.get(PAID, 0),
+                  reversed_fen=sums.get(REVERSED, 0))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from fanbase.accounts import service as accounts
 from fanbase.catalog import service as catalog
 from fanbase.catalog.models import Product
 from fanbase.clock import Clock
-from fanbase.db import insert_if_absent
+from fanbase.db import insert_if_absent, set_loaded
 from fanbase.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from fanbase.membership import service as membership
 from fanbase.orders import service as orders
@@ -68,9 +68,9 @@ def vote_helpful(session: Session, clock: Clock, *, review_id: int, customer_id:
     if not insert_if_absent(session, HelpfulVote, review_id=review_id, customer_id=customer_id,
                             created_at=clock.now()):
         raise Conflict("You have already found this review helpful")
-    session.execute(update(Review).where(Review.id == review_id).values(helpful=Review.helpful + 1)
-                    .execution_options(synchronize_session=False))
-    session.refresh(review, ["helpful"])
+    helpful = session.execute(update(Review).where(Review.id == review_id).values(helpful=Review.helpful + 1)
+                              .returning(Review.helpful).execution_options(synchronize_session=False)).scalar_one()
+    set_loaded(review, helpful=helpful)
     return review
 
 

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -201,12 +201,13 @@ def render(request: Request, template: str, *, title: str, status: int = 200, de
     who = visitor(request)
     shared = getattr(request.state, "shared_copy", False)  # rendered for every anonymous visitor
     notice = None if shared else _read_notice(request.cookies.get(NOTICE_COOKIE))
+    iso = _iso(ctx)
     html = ENV.get_template(template).render(
         request=request, visitor=who, csrf=CSRF_MARK if shared else who.csrf, locale=current_locale.get(),
         title=title, description=description or gettext("Fanbase: the brand's own store, one price everywhere"),
         image=image, url=str(request.url), path=request.url.path, notice=notice,
-        when=lambda value, fmt="%Y-%m-%d %H:%M": local_time(ctx, value, fmt), iso=_iso(ctx),
-        server_now=NOW_MARK if shared else _iso(ctx)(ctx.clock.now()), **values)
+        when=lambda value, fmt="%Y-%m-%d %H:%M": local_time(ctx, value, fmt), iso=iso,
+        server_now=NOW_MARK if shared else iso(ctx.clock.now()), **values)
     return _page_response(request, html, status, who, notice)
 
 
@@ -372,7 +373,7 @@ def _html_for_pages(original: Callable[..., Any]) -> Callable[..., Any]:
     return handler
 
 
-def install(app: FastAPI, routers: list[Any]) -> None:
+def install(app: FastAPI, routers: Iterable[Any]) -> None:
     """Static files from the package, the page routers (out of the OpenAPI document) and error pages."""
     app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
     for router in routers:

@@ -32,17 +32,17 @@ async def home(request: Request) -> Response:
 
 def _home(request: Request) -> Response:
     ctx = ctx_of(request)
+    now = ctx.clock.now()
     with ctx.db.read() as session:
         launch = None
-        sale = next_launch(session, ctx.clock.now())
+        sale = next_launch(session, now)
         if sale is not None:
             product = service.get_variant(session, sale.sku).product
             remaining = flashsale.remaining_units(session, ctx.flash_gate, sale)
             launch = {"sale": sale, "product": product, "remaining": remaining,
-                      "status": flashsale.status(sale, ctx.clock.now(), remaining),
+                      "status": flashsale.status(sale, now, remaining),
                       "reservations": flashsale.reservation_count(session, sale.id)}
         featured = service.list_products(session, PageRequest(limit=FEATURED)).items
-        now = ctx.clock.now()
         return render(request, "catalog/home.html", title=_("The brand's own store"), launch=launch,
                       brands=service.list_brands(session), categories=service.list_categories(session),
                       products=featured, prices=festival.lowest_prices(session, now, featured),

@@ -114,8 +114,6 @@ def update_variant(session: Session, clock: Clock, *, sku: str, name: str, price
 def add_variant(session: Session, clock: Clock, *, slug: str, variant: NewVariant, actor_id: int) -> Variant:
     product = get_product(session, slug)
     _check_variant(variant)
-    if session.scalar(select(Variant.id).where(Variant.sku == variant.sku)) is not None:
-        raise Conflict("One of these SKUs exists already")
     row = Variant(product_id=product.id, sku=variant.sku, name=variant.name.strip(), name_en=variant.name_en,
                   price_fen=variant.price_fen, cost_fen=variant.cost_fen)
     session.add(row)

@@ -8,7 +8,8 @@ service functions as those routes, which write the audit log with the acting sta
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -64,6 +65,15 @@ def staff(request: Request, *roles: str) -> Principal:
     return principal
 
 
+@contextmanager
+def _read(request: Request) -> Iterator[tuple[Context, Session]]:
+    """A console page's reads, once the staff member is checked (a customer never reaches the database)."""
+    staff(request)
+    ctx = ctx_of(request)
+    with ctx.db.read() as session:
+        yield ctx, session
+
+
 def _page(request: Request, template: str, title: str, section: str, **values: Any) -> Response:
     who = staff(request)
     return render(request, f"console/{template}", title=title, section=section,
@@ -71,10 +81,11 @@ def _page(request: Request, template: str, title: str, section: str, **values: A
 
 
 async def _write(request: Request, back: str, notice: str | Callable[[], str | None], work: Work,
-                 changed: str | None = None) -> Response:
-    """A console form: ``pages.write`` for an operator; ``changed`` drops cached product pages after it."""
+                 changed: str | None = None, topic: str = CATALOG_CHANGED) -> Response:
+    """A console form: ``pages.write`` for an operator; ``changed`` is then told to every process (``topic``:
+    by default cached product pages are dropped)."""
     ctx = ctx_of(request)
-    publish = None if changed is None else (lambda: ctx.broadcast.publish(CATALOG_CHANGED, changed))
+    publish = None if changed is None else (lambda: ctx.broadcast.publish(topic, changed))
     return await write(request, back, notice, work, who=lambda r: staff(r, WRITER), after=publish)
 
 
@@ -106,11 +117,9 @@ def _local(ctx: Context, fields: dict[str, str], name: str) -> datetime:
 
 @router.get("/console")
 def dashboard(request: Request) -> Response:
-    staff(request)
-    ctx = ctx_of(request)
-    now = ctx.clock.now()
-    day = datetime.combine(now.astimezone(ctx.settings.zone).date(), time(0), tzinfo=ctx.settings.zone)
-    with ctx.db.read() as session:
+    with _read(request) as (ctx, session):
+        now = ctx.clock.now()
+        day = datetime.combine(now.astimezone(ctx.settings.zone).date(), time(0), tzinfo=ctx.settings.zone)
         summary = orders.day_summary(session, day, ctx.settings.zone)
         sale = next_launch(session, now)
         live = _live_panel(ctx, session, sale) if sale is not None else None
@@ -140,9 +149,7 @@ def _live_panel(ctx: Context, session: Session, sale: FlashSale) -> dict[str, ob
 @router.get("/console/products")
 def products(request: Request, q: Annotated[str | None, Query(max_length=100)] = None,
              cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
-    staff(request)
-    ctx = ctx_of(request)
-    with ctx.db.read() as session:
+    with _read(request) as (ctx, session):
         page = catalog.list_products(session, page_request(50, cursor), q=q)
         return _page(request, "products.html", _("Products"), "products", products=page.items,
                      next_cursor=page.next_cursor, q=q or "", brands=catalog.list_brands(session),
@@ -166,9 +173,7 @@ async def create_product(request: Request) -> Response:
 
 @router.get("/console/products/{slug}")
 def product(request: Request, slug: Slug) -> Response:
-    staff(request)
-    ctx = ctx_of(request)
-    with ctx.db.read() as session:
+    with _read(request) as (ctx, session):
         found = catalog.get_product(session, slug)
         stock = {v.sku: inventory.stock_of(session, v.sku) for v in found.variants}
         return _page(request, "product.html", found.name, "products", product=found, stock=stock,
@@ -229,10 +234,8 @@ def _back(request: Request) -> str:
 @router.get("/console/orders")
 def order_list(request: Request, status: Annotated[str | None, Query(max_length=20)] = None,
                cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
-    staff(request)
-    ctx = ctx_of(request)
-    chosen = status if status in STATUS_LABELS else None
-    with ctx.db.read() as session:
+    with _read(request) as (ctx, session):
+        chosen = status if status in STATUS_LABELS else None
         page = orders.list_orders(session, page_request(50, cursor), status=chosen)
         return _page(request, "orders.html", _("Orders"), "orders", orders=page.items, next_cursor=page.next_cursor,
                      chosen=chosen or "", statuses=STATUS_LABELS)
@@ -240,9 +243,7 @@ def order_list(request: Request, status: Annotated[str | None, Query(max_length=
 
 @router.get("/console/orders/{order_id}")
 def order_page(request: Request, order_id: OrderId) -> Response:
-    staff(request)
-    ctx = ctx_of(request)
-    with ctx.db.read() as session:
+    with _read(request) as (ctx, session):
         order = orders.get_order(session, order_id)
         actions = [name for name, (needs, _notice) in ORDER_ACTIONS.items() if order.status == needs]
         customer = accounts.get_user(session, order.customer_id)
@@ -272,11 +273,9 @@ async def order_action(request: Request, order_id: OrderId,
 
 @router.get("/console/flash-sales")
 def sales(request: Request) -> Response:
-    staff(request)
-    ctx = ctx_of(request)
-    now = ctx.clock.now()
-    zone = ctx.settings.zone
-    with ctx.db.read() as session:
+    with _read(request) as (ctx, session):
+        now = ctx.clock.now()
+        zone = ctx.settings.zone
         found = list_sales(session)
         rows = [{"sale": s, "status": flashsale.status(s, now, flashsale.remaining_units(session, ctx.flash_gate, s))}
                 for s in found]
@@ -313,9 +312,7 @@ async def create_sale(request: Request) -> Response:
 
 @router.get("/console/flash-sales/{sale_id}")
 def watch_sale(request: Request, sale_id: SaleId) -> Response:
-    staff(request)
-    ctx = ctx_of(request)
-    with ctx.db.read() as session:
+    with _read(request) as (ctx, session):
         sale = flashsale.get_sale(session, sale_id)
         live = _live_panel(ctx, session, sale)
         rounds = flashsale.lottery_rounds(session, sale_id) if sale.mode == LOTTERY else []
@@ -330,9 +327,8 @@ async def end_sale(request: Request, sale_id: SaleId) -> Response:
     def work(session: Session, who: Principal, fields: dict[str, str]) -> None:
         flashsale.end_sale(session, ctx.clock, ctx.flash_gate, sale_id, who.user_id)
 
-    return await write(request, f"/console/flash-sales/{sale_id}", _("The flash sale is ended"), work,
-                       who=lambda r: staff(r, WRITER),
-                       after=lambda: ctx.broadcast.publish(FLASH_SALE_CHANGED, str(sale_id)))  # every process
+    return await _write(request, f"/console/flash-sales/{sale_id}", _("The flash sale is ended"), work,
+                        changed=str(sale_id), topic=FLASH_SALE_CHANGED)  # every process stops selling it
 
 
 # --- group buys -------------------------------------------------------------------------------------
@@ -340,9 +336,7 @@ async def end_sale(request: Request, sale_id: SaleId) -> Response:
 
 @router.get("/console/group-offers")
 def group_offers(request: Request) -> Response:
-    staff(request)
-    ctx = ctx_of(request)
-    with ctx.db.read() as session:
+    with _read(request) as (ctx, session):
         return _page(request, "group_offers.html", _("Group buys"), "group-offers",
                      offers=groupbuys.list_offers(session))
 
@@ -371,10 +365,8 @@ CALENDAR_DAYS_SHOWN = 366
 
 @router.get("/console/fund")
 def fund_page(request: Request) -> Response:
-    staff(request)
-    ctx = ctx_of(request)
-    today = calendar.local_date(ctx.clock.now(), ctx.settings.zone)
-    with ctx.db.read() as session:
+    with _read(request) as (ctx, session):
+        today = calendar.local_date(ctx.clock.now(), ctx.settings.zone)
         totals = fund.totals(session)
         incomes = fund.recent_incomes(session)
         names = accounts.names_of(session, {e.entered_by for e in incomes if e.entered_by is not None})
@@ -446,9 +438,7 @@ async def set_wallet_tier(request: Request) -> Response:
 
 @router.get("/console/audit")
 def audit(request: Request, action: Annotated[str | None, Query(max_length=64)] = None) -> Response:
-    staff(request)
-    ctx = ctx_of(request)
-    with ctx.db.read() as session:
+    with _read(request) as (ctx, session):
         entries = accounts.recent_audit(session, limit=200, action=action or None)
         names = accounts.names_of(session, {e.actor_id for e in entries if e.actor_id is not None})
         return _page(request, "audit.html", _("Audit log"), "audit", entries=entries, names=names,

@@ -45,14 +45,15 @@ ADDRESS_FIELDS = ("name", "phone", "line1", "city", "postcode")
 
 @router.get("/checkout")
 def checkout_page(request: Request) -> Response:
-    customer = signed_in(request)
-    ctx = ctx_of(request)
-    with ctx.db.read() as session:
-        cart = cart_service.get_cart(session, ctx.clock, customer.user_id)
-        available = _available(ctx, session, customer.user_id)
+    cart, available = _cart_and_balances(ctx_of(request), signed_in(request).user_id)
     if not cart.lines:
         return redirect(request, "/cart")
     return _checkout_form(request, cart, available, {}, None)
+
+
+def _cart_and_balances(ctx: Context, customer_id: int) -> tuple[cart_service.Cart, dict[str, int]]:
+    with ctx.db.read() as session:
+        return cart_service.get_cart(session, ctx.clock, customer_id), _available(ctx, session, customer_id)
 
 
 def _available(ctx: Context, session: Session, customer_id: int) -> dict[str, int]:
@@ -80,12 +81,7 @@ async def place(request: Request) -> Response:
     try:
         address = AddressIn(**{name: fields.get(name, "").strip() for name in ADDRESS_FIELDS})
     except ValidationError:
-        def cart() -> tuple[cart_service.Cart, dict[str, int]]:
-            with ctx.db.read() as session:
-                return (cart_service.get_cart(session, ctx.clock, customer.user_id),
-                        _available(ctx, session, customer.user_id))
-
-        return _checkout_form(request, *await run_in_threadpool(cart), fields,
+        return _checkout_form(request, *await run_in_threadpool(_cart_and_balances, ctx, customer.user_id), fields,
                               _("Please fill in every field of the address; the phone is digits only"), 422)
 
     def work(session: Session) -> tuple[int, Any]:

@@ -458,9 +458,7 @@ def day_summary(session: Session, day_start: datetime, zone: tzinfo) -> DaySumma
     local_day = day_start.astimezone(zone).date()
     hours = [datetime.combine(local_day, time(hour), tzinfo=zone) for hour in range(24)]
     hours.append(day_start + timedelta(days=1))
-    found = window_summary(session, hours)
-    return DaySummary(placed=found.placed, paid=found.paid, sales_fen=found.sales_fen, average_fen=found.average_fen,
-                      per_hour=found.per_bucket)
+    return DaySummary(*window_summary(session, hours))  # the same figures, its buckets the hours
 
 
 class WindowSummary(NamedTuple):
@@ -545,6 +543,8 @@ def register_points_redeemer(redeemer: PointsRedeemer) -> None:
     answers the discount in fen, at most ``order.total_fen``, or raises to refuse the checkout."""
     global _points_redeemer
     _points_redeemer = redeemer
+
+
 _LISTENERS: dict[str, list[OrderListener]] = {}
 
 

@@ -16,11 +16,13 @@ that backs wallets and revenue.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fanbase.clock import Clock
@@ -44,6 +46,7 @@ from fanbase.wallet import service as wallet
 INSTANT_DAILY_CAP_FEN = 1_000_000  # 10,000 CNY a customer a day, fund payments at checkout included
 MAX_ORDER_FEN = 10_000_000_000  # a sanity bound on one subscription or redemption: 100 million CNY
 YIELD_DAYS = 7
+_Due = TypeVar("_Due", Subscription, Redemption)
 # the holders' ledger accounts: confirmed, pending subscription, standard redemption on its way
 KINDS = (ledger.customer_fund(0).kind, ledger.customer_fund_pending(0).kind, ledger.customer_fund_redeeming(0).kind)
 
@@ -125,7 +128,7 @@ def pay(session: Session, clock: Clock, zone: tzinfo, *, customer_id: int, amoun
         reference: str, order_id: int) -> None:
     """Pay an order from the fund: an instant redemption and the payment in one step, once per ``key``.
     It counts toward the instant allowance and the wallet tier's cap on payments."""
-    if ledger.find_transaction(session, key) is not None:
+    if ledger.transaction_id(session, key) is not None:
         return
     _amount(amount_fen)
     today = _today(clock, zone)
@@ -134,10 +137,10 @@ def pay(session: Session, clock: Clock, zone: tzinfo, *, customer_id: int, amoun
     session.add(redemption)
     session.flush()
     fund = ledger.customer_fund(customer_id)
-    ledger.post(session, clock, key=key, kind="fund_payment", memo=memo, reference=reference,
-                postings=[(ledger.GATEWAY_CLEARING, amount_fen), (ledger.FUND_POOL, -amount_fen),
-                          (fund, amount_fen), (ledger.SALES_REVENUE, -amount_fen)],
-                owners={fund.code: customer_id})
+    ledger.post_new(session, clock, key=key, kind="fund_payment", memo=memo, reference=reference,
+                    postings=[(ledger.GATEWAY_CLEARING, amount_fen), (ledger.FUND_POOL, -amount_fen),
+                              (fund, amount_fen), (ledger.SALES_REVENUE, -amount_fen)],
+                    owners={fund.code: customer_id})
     # the limits after the balance: short money is said first
     _use_instant_allowance(session, customer_id, today, amount_fen)
     wallet.count_outgoing(session, clock, zone, customer_id, amount_fen)
@@ -174,38 +177,37 @@ def settle_due(session: Session, clock: Clock, zone: tzinfo, limit: int = 1000) 
     today = _today(clock, zone)
     done = 0
     _lock_fund_pool(session)
-    for subscription in session.scalars(select(Subscription).where(Subscription.confirms_on <= today,
-                                                                   Subscription.confirmed_at.is_(None))
-                                        .order_by(Subscription.id).limit(limit)):
-        if _claim(session, Subscription, subscription.id, Subscription.confirmed_at, clock):
-            c = subscription.customer_id
-            pending, fund = ledger.customer_fund_pending(c), ledger.customer_fund(c)
-            ledger.post(session, clock, key=f"fund:subscription:{subscription.id}:confirm", kind="fund_confirmation",
-                        memo="money-market fund units confirmed", reference=f"fund_subscription:{subscription.id}",
-                        postings=[(pending, subscription.amount_fen), (fund, -subscription.amount_fen)],
-                        owners={pending.code: c, fund.code: c})
-            done += 1
-    for redemption in session.scalars(select(Redemption).where(Redemption.credits_on <= today,
-                                                               Redemption.credited_at.is_(None))
-                                      .order_by(Redemption.id).limit(limit)):
-        if _claim(session, Redemption, redemption.id, Redemption.credited_at, clock):
-            c = redemption.customer_id
-            redeeming, wallet_account = ledger.customer_fund_redeeming(c), ledger.customer_wallet(c)
-            ledger.post(session, clock, key=f"fund:redemption:{redemption.id}:credit", kind="fund_redemption_credit",
-                        memo="money-market fund redemption credited", reference=f"fund_redemption:{redemption.id}",
-                        postings=[(ledger.GATEWAY_CLEARING, redemption.amount_fen),
-                                  (ledger.FUND_POOL, -redemption.amount_fen),
-                                  (redeeming, redemption.amount_fen), (wallet_account, -redemption.amount_fen)],
-                        owners={redeeming.code: c, wallet_account.code: c})
-            done += 1
+    for subscription in _claim_due(session, clock, Subscription, Subscription.confirms_on, Subscription.confirmed_at,
+                                   today, limit):
+        c = subscription.customer_id
+        pending, fund = ledger.customer_fund_pending(c), ledger.customer_fund(c)
+        ledger.post(session, clock, key=f"fund:subscription:{subscription.id}:confirm", kind="fund_confirmation",
+                    memo="money-market fund units confirmed", reference=f"fund_subscription:{subscription.id}",
+                    postings=[(pending, subscription.amount_fen), (fund, -subscription.amount_fen)],
+                    owners={pending.code: c, fund.code: c})
+        done += 1
+    for redemption in _claim_due(session, clock, Redemption, Redemption.credits_on, Redemption.credited_at,
+                                 today, limit):
+        c = redemption.customer_id
+        redeeming, wallet_account = ledger.customer_fund_redeeming(c), ledger.customer_wallet(c)
+        ledger.post(session, clock, key=f"fund:redemption:{redemption.id}:credit", kind="fund_redemption_credit",
+                    memo="money-market fund redemption credited", reference=f"fund_redemption:{redemption.id}",
+                    postings=[(ledger.GATEWAY_CLEARING, redemption.amount_fen),
+                              (ledger.FUND_POOL, -redemption.amount_fen),
+                              (redeeming, redemption.amount_fen), (wallet_account, -redemption.amount_fen)],
+                    owners={redeeming.code: c, wallet_account.code: c})
+        done += 1
     return done
 
 
-def _claim(session: Session, model: type[Subscription] | type[Redemption], row_id: int,
-           stamp: InstrumentedAttribute[datetime | None], clock: Clock) -> bool:
-    """Stamp a due row as settled now, unless a twin job did first: each is settled once."""
-    return bool(affected(session.execute(update(model).where(model.id == row_id, stamp.is_(None))
-                                         .values({stamp: clock.now()}))))
+def _claim_due(session: Session, clock: Clock, model: type[_Due], due_on: InstrumentedAttribute[date],
+               stamp: InstrumentedAttribute[datetime | None], today: date, limit: int) -> Iterator[_Due]:
+    """The rows due by ``today`` and not settled yet, oldest first, each stamped as settled now unless a
+    twin job did first: each is settled once."""
+    for row in session.scalars(select(model).where(due_on <= today, stamp.is_(None)).order_by(model.id).limit(limit)):
+        if affected(session.execute(update(model).where(model.id == row.id, stamp.is_(None))
+                                    .values({stamp: clock.now()}))):
+            yield row
 
 
 def _lock_fund_pool(session: Session) -> None:
@@ -270,14 +272,17 @@ class Holding:
 
 def holding(session: Session, clock: Clock, zone: tzinfo, customer_id: int) -> Holding:
     today = _today(clock, zone)
-    yesterday = session.scalar(select(IncomeLine.income_fen).where(IncomeLine.customer_id == customer_id,
-                                                                   IncomeLine.day == today - timedelta(days=1)))
-    total = session.scalar(select(func.coalesce(func.sum(IncomeLine.income_fen), 0))
-                           .where(IncomeLine.customer_id == customer_id))
-    return Holding(balance_fen=ledger.balance_of(session, ledger.customer_fund(customer_id)),
-                   pending_fen=ledger.balance_of(session, ledger.customer_fund_pending(customer_id)),
-                   redeeming_fen=ledger.balance_of(session, ledger.customer_fund_redeeming(customer_id)),
-                   yesterday_income_fen=int(yesterday or 0), total_income_fen=int(total or 0),
+    yesterday, total = session.execute(
+        select(func.coalesce(func.sum(case((IncomeLine.day == today - timedelta(days=1), IncomeLine.income_fen))), 0),
+               func.coalesce(func.sum(IncomeLine.income_fen), 0))
+        .where(IncomeLine.customer_id == customer_id)).one()
+    fund, pending, redeeming = (ledger.customer_fund(customer_id), ledger.customer_fund_pending(customer_id),
+                                ledger.customer_fund_redeeming(customer_id))
+    balances = {account.code: ledger.normal_balance(account) for account in session.scalars(
+        select(LedgerAccount).where(LedgerAccount.code.in_((fund.code, pending.code, redeeming.code))))}
+    return Holding(balance_fen=balances.get(fund.code, 0), pending_fen=balances.get(pending.code, 0),
+                   redeeming_fen=balances.get(redeeming.code, 0),
+                   yesterday_income_fen=int(yesterday), total_income_fen=int(total),
                    seven_day_yield=seven_day_yield(session, today))
 
 

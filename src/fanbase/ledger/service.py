@@ -81,21 +81,13 @@ def customer_fund_redeeming(customer_id: int) -> SystemAccount:
                          "customer_fund_redeeming", CREDIT, allow_negative=False)
 
 
-@dataclass(frozen=True)
-class _AccountRule:
-    id: int
-    normal: str
-    allow_negative: bool
-
-
 # The hot path's statements (every wallet payment), built once: building and cache-keying an ORM expression
 # costs several times more than SQLite takes to run it. Core statements on the tables, run in the caller's
 # session's transaction.
 _accounts_table = cast(Table, LedgerAccount.__table__)
 _transactions_table = cast(Table, LedgerTransaction.__table__)
 _postings_table = cast(Table, LedgerPosting.__table__)
-_RULES_OF = select(_accounts_table.c.code, _accounts_table.c.id, _accounts_table.c.normal,
-                   _accounts_table.c.allow_negative) \
+_IDS_OF = select(_accounts_table.c.code, _accounts_table.c.id) \
     .where(_accounts_table.c.code.in_(bindparam("codes", expanding=True)))
 _TRANSACTION_OF = select(_transactions_table.c.id).where(_transactions_table.c.idempotency_key == bindparam("key"))
 _NEW_TRANSACTION = insert(_transactions_table).returning(_transactions_table.c.id)
@@ -113,31 +105,22 @@ _MOVE = update(_accounts_table).where(
     .returning(_accounts_table.c.id, _accounts_table.c.balance)
 
 
-def _accounts(session: Session, specs: Sequence[SystemAccount], owners: dict[str, int]) -> dict[str, _AccountRule]:
-    """The accounts of ``specs`` in one query, creating those never used before."""
-    codes = [spec.code for spec in specs]
-    found = {code: _AccountRule(id_, normal, allow) for code, id_, normal, allow
-             in session.execute(_RULES_OF, {"codes": codes})}
-    for spec in specs:
-        if spec.code not in found:
-            # created now, or a moment ago by a concurrent transaction: read it back either way
-            insert_if_absent(session, LedgerAccount, code=spec.code, name=spec.name, kind=spec.kind,
-                             owner_id=owners.get(spec.code), normal=spec.normal,
-                             allow_negative=spec.allow_negative, currency="CNY", balance=0)
-            code, id_, normal, allow = session.execute(_RULES_OF, {"codes": [spec.code]}).one()
-            found[code] = _AccountRule(id_, normal, allow)
-    return found
+def _create(session: Session, spec: SystemAccount, owner_id: int | None) -> None:
+    """Create an account never used before; a no-op if a concurrent transaction just did."""
+    insert_if_absent(session, LedgerAccount, code=spec.code, name=spec.name, kind=spec.kind, owner_id=owner_id,
+                     normal=spec.normal, allow_negative=spec.allow_negative, currency="CNY", balance=0)
 
 
 def ensure_accounts(session: Session, specs: Sequence[SystemAccount], owner_id: int | None = None) -> dict[str, int]:
-    """The ids of these accounts, creating those never used before (e.g. a holder's fund account, which the
-    day's income is posted to in bulk)."""
-    owners = {} if owner_id is None else {spec.code: owner_id for spec in specs}
-    return {code: rule.id for code, rule in _accounts(session, specs, owners).items()}
-
-
-def find_transaction(session: Session, key: str) -> LedgerTransaction | None:
-    return session.scalar(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key))
+    """The ids of these accounts in one query, creating those never used before (e.g. a holder's fund
+    account, which the day's income is posted to in bulk)."""
+    found = dict(session.execute(_IDS_OF, {"codes": [spec.code for spec in specs]}).tuples().all())
+    missing = [spec for spec in specs if spec.code not in found]
+    for spec in missing:
+        _create(session, spec, owner_id)  # created now, or a moment ago by a concurrent transaction
+    if missing:
+        found.update(session.execute(_IDS_OF, {"codes": [spec.code for spec in missing]}).tuples().all())
+    return {code: int(id_) for code, id_ in found.items()}
 
 
 def transaction_id(session: Session, key: str) -> int | None:
@@ -175,10 +158,9 @@ def post(session: Session, clock: Clock, *, key: str, kind: str, memo: str,
     Raises InsufficientFunds when an account that may not go negative would.
     """
     _check(postings)
-    if transaction_id(session, key) is not None:
-        existing = find_transaction(session, key)
-        assert existing is not None
-        return existing
+    existing = transaction_id(session, key)
+    if existing is not None:
+        return session.get_one(LedgerTransaction, existing)
     created_at = clock.now()
     txn_id = _record(session, key=key, kind=kind, memo=memo, reference=reference, created_at=created_at,
                      postings=postings, owners=owners)
@@ -225,7 +207,7 @@ def post_many(session: Session, clock: Clock, *, key: str, kind: str, memo: str,
     day's income to a million fund holders) and one on ``counter`` that balances them, in a few set-based
     statements instead of a loop. The lines' accounts must exist. Replaying ``key`` changes nothing. Returns
     the lines' total; InsufficientFunds if an account that may not go negative would."""
-    if find_transaction(session, key) is not None:
+    if transaction_id(session, key) is not None:
         return 0
     total = int(session.scalar(select(func.coalesce(func.sum(lines.c.amount), 0))) or 0)
     txn = LedgerTransaction(idempotency_key=key, kind=kind, memo=memo[:200], reference=reference,
@@ -261,8 +243,7 @@ def _apply(session: Session, spec: SystemAccount, amount: int, owner_id: int | N
     moved = connection.execute(_MOVE, params).first()
     if moved is None and connection.execute(_ID_OF, {"account_code": spec.code}).first() is None:
         # created now, or a moment ago by a concurrent transaction: move it either way
-        insert_if_absent(session, LedgerAccount, code=spec.code, name=spec.name, kind=spec.kind, owner_id=owner_id,
-                         normal=spec.normal, allow_negative=spec.allow_negative, currency="CNY", balance=0)
+        _create(session, spec, owner_id)
         moved = connection.execute(_MOVE, params).first()
     if moved is None:
         raise InsufficientFunds("The balance is not enough for this payment")
